@@ -1,0 +1,106 @@
+"""Composition root of the web process: create_app() wires settings, storage, the one client, the
+handlers and the worker together. The Procfile's web line serves `bot.app:create_app()`.
+"""
+from __future__ import annotations
+
+import logging
+import sys
+from dataclasses import dataclass, field
+
+from flask import Flask, jsonify
+
+from bot.client import Credentials, LineWorksClient
+from bot.clock import SystemClock
+from bot.dispatcher import Context, Dispatcher, Route
+from bot.migrate import upgrade
+from bot.store import Store, make_engine
+from bot.webhook import MAX_BODY_BYTES, blueprint
+from bot.worker import Worker, error_reply_from
+from config.settings import Settings, SettingsError, load_settings
+from config.texts import Texts, load_texts
+from handlers import fallback, rooms
+
+log = logging.getLogger("bot.app")
+
+
+def configure_logging() -> None:
+    root = logging.getLogger()
+    if not root.handlers:
+        logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+
+
+@dataclass
+class Runtime:
+    """Everything built once per process and shared by the web app, the worker and the scheduler."""
+
+    settings: Settings
+    clock: object
+    store: Store
+    client: LineWorksClient
+    texts: Texts
+    services: dict = field(default_factory=dict)
+    worker: Worker | None = None
+
+    def context(self, tx) -> Context:
+        return Context(now=self.clock.now().astimezone(self.settings.tz), settings=self.settings, tx=tx,
+                       texts=self.texts, services=self.services)
+
+    def wake_worker(self) -> None:
+        if self.worker:
+            self.worker.wake()
+
+
+def build_runtime(settings: Settings, clock=None, client=None) -> Runtime:
+    clock = clock or SystemClock()
+    engine = make_engine(settings.database_url)
+    if engine.dialect.name == "sqlite":
+        upgrade(settings.database_url)  # the zero-set-up default; PostgreSQL migrates in `release:`
+    store = Store(engine, clock)
+    client = client or LineWorksClient(Credentials.from_settings(settings))
+    texts = load_texts(settings.config_dir / "messages.yaml")
+    return Runtime(settings=settings, clock=clock, store=store, client=client, texts=texts)
+
+
+def build_routes(runtime: Runtime) -> list[Route]:
+    return [
+        Route("rooms", rooms.handle),
+        Route("unsupported", fallback.handle_unsupported),
+        Route("fallback", fallback.handle),
+    ]
+
+
+def create_app(settings: Settings | None = None, *, clock=None, client=None, start_worker: bool = True) -> Flask:
+    configure_logging()
+    if settings is None:
+        try:
+            settings = load_settings()
+        except SettingsError as exc:
+            log.critical("%s", exc)
+            sys.exit(3)  # gunicorn treats exit code 3 as a boot error and stops instead of respawning
+    runtime = build_runtime(settings, clock=clock, client=client)
+    dispatcher = Dispatcher(build_routes(runtime))
+    runtime.worker = Worker(runtime.store, runtime.client, dispatcher, runtime.context, runtime.clock,
+                            error_reply=error_reply_from(runtime.texts))
+
+    app = Flask(__name__)
+    app.config["MAX_CONTENT_LENGTH"] = MAX_BODY_BYTES
+    app.extensions["bot"] = runtime
+    app.register_blueprint(blueprint)
+
+    @app.errorhandler(404)
+    def not_found(_error):
+        return jsonify({"error": "not found"}), 404
+
+    @app.errorhandler(405)
+    def not_allowed(_error):
+        return jsonify({"error": "method not allowed"}), 405
+
+    @app.errorhandler(413)
+    def too_large(_error):
+        return jsonify({"error": "body too large"}), 413
+
+    if start_worker:
+        runtime.worker.start()
+    log.info("bot ready: bot id %s, database %s, time zone %s", settings.bot_id,
+             settings.database_url.split("://")[0], settings.timezone)
+    return app

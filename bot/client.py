@@ -1,0 +1,244 @@
+"""LineWorksClient: the one object that talks to the LINE WORKS API (the only user of requests).
+
+- Service-account JWT (RS256, integer iat/exp, one hour at most) exchanged for an access token at
+  the token URL; the token is cached until shortly before `expires_in` (which may be a string).
+- On 401 a new token is minted once and the call repeated.
+- 429 waits for `rateLimit-reset`; 5xx and timeouts back off exponentially. Waiting in-process is
+  bounded (`max_wait`): past it an ApiError with `retryable=True` and `retry_after` is raised so a
+  durable caller (the outbox) can schedule the retry instead of holding a thread.
+- Every call has connect and read timeouts and writes one log line (no tokens, no bodies).
+"""
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from dataclasses import dataclass
+from typing import Callable, Iterator
+from urllib.parse import quote
+
+import jwt
+import requests
+
+log = logging.getLogger("bot.client")
+
+JWT_LIFETIME = 3600
+TOKEN_GRANT = "urn:ietf:params:oauth:grant-type:jwt-bearer"
+
+
+class ApiError(Exception):
+    def __init__(self, operation: str, status: int | None, code: str, description: str = "",
+                 retryable: bool = False, retry_after: float | None = None):
+        self.operation = operation
+        self.status = status
+        self.code = code
+        self.description = description
+        self.retryable = retryable
+        self.retry_after = retry_after
+        super().__init__(f"{operation}: {status or 'no response'} {code} {description}".strip())
+
+
+@dataclass(frozen=True)
+class Credentials:
+    client_id: str
+    client_secret: str
+    service_account: str
+    private_key: str
+    bot_id: str
+    api_base_url: str
+    auth_url: str
+    scopes: str = "bot user directory"
+
+    @classmethod
+    def from_settings(cls, settings) -> "Credentials":
+        return cls(settings.client_id, settings.client_secret, settings.service_account, settings.private_key,
+                   settings.bot_id, settings.api_base_url, settings.auth_url, settings.scopes)
+
+
+def _error_fields(response: requests.Response) -> tuple[str, str]:
+    try:
+        body = response.json()
+    except ValueError:
+        return "HTTP_" + str(response.status_code), ""
+    if not isinstance(body, dict):
+        return "HTTP_" + str(response.status_code), ""
+    return str(body.get("code") or body.get("error") or f"HTTP_{response.status_code}"), \
+        str(body.get("description") or body.get("error_description") or "")[:200]
+
+
+def _reset_seconds(response: requests.Response) -> float | None:
+    raw = response.headers.get("rateLimit-reset")  # requests' headers are case-insensitive
+    try:
+        return max(0.0, float(raw)) if raw is not None else None
+    except ValueError:
+        return None
+
+
+class LineWorksClient:
+    def __init__(self, credentials: Credentials, session: requests.Session | None = None,
+                 now: Callable[[], float] = time.time, sleep: Callable[[float], None] = time.sleep,
+                 timeout: tuple[float, float] = (3.05, 10.0), max_attempts: int = 3, max_wait: float = 10.0):
+        self.credentials = credentials
+        self.session = session or requests.Session()
+        self._now = now
+        self._sleep = sleep
+        self.timeout = timeout
+        self.max_attempts = max_attempts
+        self.max_wait = max_wait
+        self._token_lock = threading.Lock()
+        self._token: str | None = None
+        self._token_expires_at = 0.0
+
+    # -- token ----------------------------------------------------------------------------------
+
+    def _assertion(self) -> str:
+        issued = int(self._now())
+        claims = {"iss": self.credentials.client_id, "sub": self.credentials.service_account,
+                  "iat": issued, "exp": issued + JWT_LIFETIME}
+        return jwt.encode(claims, self.credentials.private_key, algorithm="RS256")
+
+    def access_token(self) -> str:
+        with self._token_lock:
+            if self._token and self._now() < self._token_expires_at:
+                return self._token
+            self._token, self._token_expires_at = self._fetch_token()
+            return self._token
+
+    def invalidate_token(self, stale: str | None = None) -> None:
+        with self._token_lock:
+            if stale is None or stale == self._token:
+                self._token = None
+                self._token_expires_at = 0.0
+
+    def _fetch_token(self) -> tuple[str, float]:
+        form = {
+            "assertion": self._assertion(),
+            "grant_type": TOKEN_GRANT,
+            "client_id": self.credentials.client_id,
+            "client_secret": self.credentials.client_secret,
+            "scope": self.credentials.scopes,
+        }
+        started = time.monotonic()
+        try:
+            response = self.session.post(self.credentials.auth_url, data=form, timeout=self.timeout)
+        except requests.RequestException as exc:
+            log.warning("token request failed: %s", type(exc).__name__)
+            raise ApiError("token", None, "NETWORK", type(exc).__name__, retryable=True, retry_after=5) from exc
+        log.info("api POST token -> %s in %dms", response.status_code, (time.monotonic() - started) * 1000)
+        if response.status_code != 200:
+            code, description = _error_fields(response)
+            raise ApiError("token", response.status_code, code, description,
+                           retryable=response.status_code >= 500 or response.status_code == 429, retry_after=5)
+        try:
+            body = response.json()
+            token = str(body["access_token"])
+            lifetime = int(body.get("expires_in", 3600))  # documented as a number, seen as a string
+        except (ValueError, KeyError, TypeError) as exc:
+            raise ApiError("token", response.status_code, "BAD_TOKEN_RESPONSE", retryable=True, retry_after=5) from exc
+        margin = min(60, lifetime // 10)
+        return token, self._now() + lifetime - margin
+
+    # -- requests -------------------------------------------------------------------------------
+
+    def _request(self, operation: str, method: str, path: str, *, json: dict | None = None,
+                 params: dict | None = None, max_wait: float | None = None) -> requests.Response:
+        url = self.credentials.api_base_url + path
+        budget = self.max_wait if max_wait is None else max_wait
+        waited = 0.0
+        attempt = 0
+        refreshed = False
+        while True:
+            token = self.access_token()
+            headers = {"Authorization": f"Bearer {token}"}
+            started = time.monotonic()
+            try:
+                response = self.session.request(method, url, json=json, params=params, headers=headers,
+                                                timeout=self.timeout, allow_redirects=False)
+            except requests.RequestException as exc:
+                elapsed = (time.monotonic() - started) * 1000
+                log.warning("api %s %s -> %s after %dms", method, operation, type(exc).__name__, elapsed)
+                error = ApiError(operation, None, "TIMEOUT" if isinstance(exc, requests.Timeout) else "NETWORK",
+                                 type(exc).__name__, retryable=True)
+                wait = min(2.0 ** attempt, 30.0)
+            else:
+                elapsed = (time.monotonic() - started) * 1000
+                log.info("api %s %s -> %s in %dms remaining=%s", method, operation, response.status_code, elapsed,
+                         response.headers.get("rateLimit-remaining", "-"))
+                if response.status_code == 401 and not refreshed:
+                    refreshed = True
+                    self.invalidate_token(token)
+                    continue
+                if response.status_code < 400:
+                    return response
+                code, description = _error_fields(response)
+                if response.status_code == 429:
+                    wait = _reset_seconds(response)
+                    wait = min(2.0 ** attempt, 30.0) if wait is None else max(wait, 0.5)
+                elif response.status_code >= 500:
+                    wait = min(2.0 ** attempt, 30.0)
+                else:
+                    raise ApiError(operation, response.status_code, code, description)
+                error = ApiError(operation, response.status_code, code, description, retryable=True)
+            attempt += 1
+            if attempt >= self.max_attempts or waited + wait > budget:
+                error.retry_after = wait
+                raise error
+            self._sleep(wait)
+            waited += wait
+
+    # -- bot messages ---------------------------------------------------------------------------
+
+    def send_message(self, recipient_kind: str, recipient_id: str, content: dict,
+                     max_wait: float | None = None) -> None:
+        bot = quote(self.credentials.bot_id, safe="")
+        target = quote(recipient_id, safe="")
+        if recipient_kind == "channel":
+            self._request("send-channel-message", "POST", f"/bots/{bot}/channels/{target}/messages",
+                          json={"content": content}, max_wait=max_wait)
+        else:
+            self._request("send-user-message", "POST", f"/bots/{bot}/users/{target}/messages",
+                          json={"content": content}, max_wait=max_wait)
+
+    def send_to_user(self, user_id: str, content: dict) -> None:
+        self.send_message("user", user_id, content)
+
+    def send_to_channel(self, channel_id: str, content: dict) -> None:
+        self.send_message("channel", channel_id, content)
+
+    def set_persistent_menu(self, actions: list[dict]) -> None:
+        bot = quote(self.credentials.bot_id, safe="")
+        self._request("set-persistent-menu", "POST", f"/bots/{bot}/persistentmenu",
+                      json={"content": {"actions": actions}})
+
+    # -- directory ------------------------------------------------------------------------------
+
+    def get_user(self, user_id: str) -> dict:
+        return self._request("get-user", "GET", f"/users/{quote(user_id, safe='')}").json()
+
+    def list_users(self, cursor: str | None = None, count: int = 100) -> tuple[list[dict], str | None]:
+        # requests URL-encodes params, so a cursor with '+', '/' or '=' arrives intact.
+        params = {"count": count}
+        if cursor:
+            params["cursor"] = cursor
+        body = self._request("list-users", "GET", "/users", params=params).json()
+        next_cursor = (body.get("responseMetaData") or {}).get("nextCursor") or None
+        return list(body.get("users") or []), next_cursor
+
+    def iter_users(self, count: int = 100) -> Iterator[dict]:
+        cursor = None
+        while True:
+            users, cursor = self.list_users(cursor, count)
+            yield from users
+            if not cursor:
+                return
+
+    # -- account actions (lost device) ----------------------------------------------------------
+
+    def force_logout(self, user_id: str) -> None:
+        self._request("force-logout", "POST", f"/users/{quote(user_id, safe='')}/force-logout")
+
+    def suspend(self, user_id: str) -> None:
+        self._request("suspend", "POST", f"/users/{quote(user_id, safe='')}/suspend")
+
+    def unsuspend(self, user_id: str) -> None:
+        self._request("unsuspend", "POST", f"/users/{quote(user_id, safe='')}/unsuspend")

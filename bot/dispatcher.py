@@ -1,0 +1,52 @@
+"""Routes an event to the first handler that takes it.
+
+The routes are passed in by the composition root (bot/app.py), so the platform never imports the
+business handlers. A handler returns a list of replies when the event is its own, or None to let the
+next route try. Order (see bot/app.py): admin commands, active conversation, flow entry, FAQ, fallback.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Callable, Sequence
+
+from sqlalchemy.engine import Connection
+
+from bot.events import Event
+from bot.replies import Reply
+
+
+@dataclass
+class Context:
+    """What a handler may look at besides the event. Built per event by the worker.
+
+    `tx` is the transaction the handler's writes go into: they commit together with the replies it
+    returns and with the inbox row being marked done, or not at all.
+    """
+
+    now: datetime  # aware, in the bot's time zone
+    settings: Any
+    tx: Connection
+    texts: Any
+    services: dict = field(default_factory=dict)  # named collaborators (directory, faq book...)
+
+
+Handler = Callable[[Event, Context], "list[Reply] | None"]
+
+
+@dataclass(frozen=True)
+class Route:
+    name: str
+    handle: Handler
+
+
+class Dispatcher:
+    def __init__(self, routes: Sequence[Route]):
+        self.routes = list(routes)
+
+    def dispatch(self, event: Event, ctx: Context) -> tuple[str, list[Reply]]:
+        for route in self.routes:
+            replies = route.handle(event, ctx)
+            if replies is not None:
+                return route.name, list(replies)
+        return "unrouted", []

@@ -1,0 +1,41 @@
+"""Run the Alembic migrations: `python -m bot.migrate` (the Procfile's release line).
+
+The web process also runs them at start when the database is the default SQLite file, so that a
+first run needs no set-up step.
+"""
+from __future__ import annotations
+
+import logging
+import os
+import sys
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+
+from config.settings import DEFAULT_DATABASE_URL, normalise_database_url
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def database_url_from_env() -> str:
+    return normalise_database_url(os.environ.get("DATABASE_URL", "").strip() or DEFAULT_DATABASE_URL)
+
+
+def upgrade(url: str) -> None:
+    config = Config(str(ROOT / "alembic.ini"))
+    config.set_main_option("script_location", str(ROOT / "migrations"))
+    config.attributes["url"] = url
+    command.upgrade(config, "head")
+
+
+def main() -> int:
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s %(message)s")
+    url = database_url_from_env()
+    upgrade(url)
+    logging.getLogger("bot.migrate").info("database schema is up to date (%s)", url.split("://")[0])
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,338 @@
+"""Storage: SQLAlchemy tables and the queries the platform runs on them.
+
+SQLite file by default, PostgreSQL through DATABASE_URL. The schema itself is created and upgraded
+by the Alembic migrations in migrations/; the Table objects here describe it for queries.
+
+Times are stored as naive UTC. Rows are claimed with a lease: a claim is a compare-and-set UPDATE
+(only a pending row, or one whose lease has run out, can be taken), and on PostgreSQL the candidate
+rows are first selected FOR UPDATE SKIP LOCKED so that several processes do not queue on each other.
+"""
+from __future__ import annotations
+
+import json
+import logging
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+from typing import Iterator
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Column,
+    DateTime,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    and_,
+    create_engine,
+    delete,
+    event,
+    func,
+    insert,
+    or_,
+    select,
+    text,
+    update,
+)
+from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.pool import NullPool
+
+log = logging.getLogger("bot.store")
+
+# SQLite only autoincrements INTEGER PRIMARY KEY; PostgreSQL gets a 64-bit identity.
+Id = BigInteger().with_variant(Integer(), "sqlite")
+
+metadata = MetaData()
+
+inbox = Table(
+    "inbox",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("body_hash", String(64), nullable=False, unique=True),
+    Column("body", Text, nullable=False),
+    Column("event_type", String(32), nullable=False),
+    Column("received_at", DateTime, nullable=False),
+    Column("status", String(16), nullable=False, index=True),  # pending, processing, done, failed
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("next_attempt_at", DateTime, nullable=False),
+    Column("lease_owner", String(64)),
+    Column("lease_until", DateTime),
+    Column("finished_at", DateTime),
+    Column("last_error", String(300)),
+)
+
+outbox = Table(
+    "outbox",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("created_at", DateTime, nullable=False),
+    Column("recipient_kind", String(8), nullable=False),  # user | channel
+    Column("recipient_id", String(200), nullable=False),
+    Column("contents", Text, nullable=False),  # JSON list of message contents, sent in order
+    Column("parts_sent", Integer, nullable=False, default=0),
+    Column("priority", Integer, nullable=False, default=0),  # lower is sent first
+    Column("urgent", Boolean, nullable=False, default=False),
+    Column("must_deliver", Boolean, nullable=False, default=False),
+    Column("status", String(16), nullable=False, index=True),  # pending, sending, sent, failed, expired
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("next_attempt_at", DateTime, nullable=False),
+    Column("expires_at", DateTime, nullable=False),
+    Column("lease_owner", String(64)),
+    Column("lease_until", DateTime),
+    Column("sent_at", DateTime),
+    Column("last_error", String(300)),
+    Column("origin", String(100)),
+    Column("dedup_key", String(200), unique=True),
+)
+
+
+def utc_naive(moment: datetime) -> datetime:
+    return moment.astimezone(timezone.utc).replace(tzinfo=None)
+
+
+def as_aware(moment: datetime | None) -> datetime | None:
+    return None if moment is None else moment.replace(tzinfo=timezone.utc)
+
+
+def make_engine(url: str) -> Engine:
+    if url.startswith("sqlite"):
+        # One connection per checkout: SQLite connections must not be shared across threads,
+        # and the file handles concurrency itself (WAL + busy timeout, set below).
+        engine = create_engine(url, poolclass=NullPool, connect_args={"timeout": 30, "check_same_thread": False})
+
+        @event.listens_for(engine, "connect")
+        def _sqlite_pragmas(dbapi_connection, _record):
+            cursor = dbapi_connection.cursor()
+            cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.execute("PRAGMA busy_timeout=30000")
+            cursor.execute("PRAGMA synchronous=NORMAL")
+            cursor.close()
+
+        return engine
+    return create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=5, pool_timeout=5)
+
+
+@dataclass(frozen=True)
+class InboxRow:
+    id: int
+    body: str
+    event_type: str
+    attempts: int
+    received_at: datetime
+
+
+@dataclass(frozen=True)
+class OutboxRow:
+    id: int
+    recipient_kind: str
+    recipient_id: str
+    contents: list[dict]
+    parts_sent: int
+    priority: int
+    urgent: bool
+    must_deliver: bool
+    attempts: int
+    expires_at: datetime
+    origin: str | None
+
+
+@dataclass(frozen=True)
+class OutgoingMessage:
+    """One outbox row to be written: one recipient, its contents in order."""
+
+    recipient_kind: str
+    recipient_id: str
+    contents: list[dict]
+    priority: int = 0
+    urgent: bool = False
+    must_deliver: bool = False
+    not_before: datetime | None = None
+    ttl: timedelta = timedelta(hours=1)
+    origin: str | None = None
+    dedup_key: str | None = None
+
+
+class Store:
+    def __init__(self, engine: Engine, clock):
+        self.engine = engine
+        self.clock = clock
+        self.is_postgres = engine.dialect.name == "postgresql"
+
+    def now(self) -> datetime:
+        return utc_naive(self.clock.now())
+
+    @contextmanager
+    def transaction(self) -> Iterator[Connection]:
+        with self.engine.begin() as conn:
+            yield conn
+
+    def ping(self) -> bool:
+        try:
+            with self.engine.connect() as conn:
+                conn.execute(text("SELECT 1"))
+            return True
+        except Exception as exc:  # any driver error means "not available"
+            log.warning("database ping failed: %s", type(exc).__name__)
+            return False
+
+    # -- claiming -------------------------------------------------------------------------------
+
+    def _claim(self, table: Table, ready, order_by, owner: str, limit: int, lease_seconds: float) -> list:
+        now = self.now()
+        working = "processing" if table is inbox else "sending"
+        claimable = or_(
+            and_(table.c.status == "pending", table.c.next_attempt_at <= now),
+            and_(table.c.status == working, table.c.lease_until < now),
+        )
+        with self.transaction() as conn:
+            query = select(table.c.id).where(claimable, ready).order_by(*order_by).limit(limit)
+            if self.is_postgres:
+                query = query.with_for_update(skip_locked=True)
+            ids = [row.id for row in conn.execute(query)]
+            claimed = []
+            for row_id in ids:
+                # Compare-and-set: only succeeds while the row is still claimable.
+                result = conn.execute(
+                    update(table)
+                    .where(table.c.id == row_id, claimable)
+                    .values(status=working, lease_owner=owner, lease_until=now + timedelta(seconds=lease_seconds),
+                            attempts=table.c.attempts + 1)
+                )
+                if result.rowcount == 1:
+                    claimed.append(row_id)
+            if not claimed:
+                return []
+            return list(conn.execute(select(table).where(table.c.id.in_(claimed)).order_by(*order_by)))
+
+    # -- inbox ----------------------------------------------------------------------------------
+
+    def add_inbox(self, body_hash: str, body: str, event_type: str) -> int | None:
+        """Store a verified event; None when the same raw body was already stored (a duplicate)."""
+        now = self.now()
+        try:
+            with self.transaction() as conn:
+                result = conn.execute(
+                    insert(inbox).values(
+                        body_hash=body_hash, body=body, event_type=event_type, received_at=now,
+                        status="pending", attempts=0, next_attempt_at=now,
+                    )
+                )
+                return int(result.inserted_primary_key[0])
+        except IntegrityError:
+            return None
+
+    def claim_inbox(self, owner: str, limit: int = 10, lease_seconds: float = 60) -> list[InboxRow]:
+        rows = self._claim(inbox, True, (inbox.c.id,), owner, limit, lease_seconds)
+        return [InboxRow(r.id, r.body, r.event_type, r.attempts, as_aware(r.received_at)) for r in rows]
+
+    def finish_inbox(self, conn: Connection, row_id: int, owner: str, status: str = "done",
+                     error: str | None = None) -> bool:
+        """Close a claimed row inside the caller's transaction; False if our lease was lost."""
+        result = conn.execute(
+            update(inbox)
+            .where(inbox.c.id == row_id, inbox.c.lease_owner == owner, inbox.c.status == "processing")
+            .values(status=status, finished_at=self.now(), lease_owner=None, lease_until=None,
+                    last_error=error[:300] if error else None)
+        )
+        return result.rowcount == 1
+
+    def retry_inbox(self, row_id: int, owner: str, error: str, delay_seconds: float) -> None:
+        with self.transaction() as conn:
+            conn.execute(
+                update(inbox)
+                .where(inbox.c.id == row_id, inbox.c.lease_owner == owner)
+                .values(status="pending", lease_owner=None, lease_until=None, last_error=error[:300],
+                        next_attempt_at=self.now() + timedelta(seconds=delay_seconds))
+            )
+
+    def inbox_counts(self) -> dict[str, int]:
+        with self.engine.connect() as conn:
+            rows = conn.execute(select(inbox.c.status, func.count()).group_by(inbox.c.status))
+            return {status: count for status, count in rows}
+
+    # -- outbox ---------------------------------------------------------------------------------
+
+    def enqueue(self, conn: Connection, messages: list[OutgoingMessage]) -> list[int]:
+        """Write outbox rows in the caller's transaction. A repeated dedup_key is skipped."""
+        now = self.now()
+        ids = []
+        for message in messages:
+            values = dict(
+                created_at=now, recipient_kind=message.recipient_kind, recipient_id=message.recipient_id,
+                contents=json.dumps(message.contents, ensure_ascii=False), parts_sent=0,
+                priority=message.priority, urgent=message.urgent, must_deliver=message.must_deliver,
+                status="pending", attempts=0,
+                next_attempt_at=utc_naive(message.not_before) if message.not_before else now,
+                expires_at=now + message.ttl, origin=message.origin, dedup_key=message.dedup_key,
+            )
+            if message.dedup_key is not None:
+                exists = conn.execute(select(outbox.c.id).where(outbox.c.dedup_key == message.dedup_key)).first()
+                if exists:
+                    continue
+            ids.append(int(conn.execute(insert(outbox).values(**values)).inserted_primary_key[0]))
+        return ids
+
+    def claim_outbox(self, owner: str, limit: int = 10, lease_seconds: float = 120,
+                     max_priority: int | None = None) -> list[OutboxRow]:
+        ready = True if max_priority is None else outbox.c.priority <= max_priority
+        rows = self._claim(outbox, ready, (outbox.c.priority, outbox.c.id), owner, limit, lease_seconds)
+        return [
+            OutboxRow(r.id, r.recipient_kind, r.recipient_id, json.loads(r.contents), r.parts_sent, r.priority,
+                      r.urgent, r.must_deliver, r.attempts, as_aware(r.expires_at), r.origin)
+            for r in rows
+        ]
+
+    def _close_outbox(self, row_id: int, owner: str, **values) -> bool:
+        with self.transaction() as conn:
+            result = conn.execute(
+                update(outbox)
+                .where(outbox.c.id == row_id, outbox.c.lease_owner == owner)
+                .values(lease_owner=None, lease_until=None, **values)
+            )
+            return result.rowcount == 1
+
+    def record_part_sent(self, row_id: int, owner: str, parts_sent: int) -> None:
+        """Progress within a multi-part row, so a crash does not resend the parts already sent."""
+        with self.transaction() as conn:
+            conn.execute(update(outbox).where(outbox.c.id == row_id, outbox.c.lease_owner == owner)
+                         .values(parts_sent=parts_sent))
+
+    def mark_sent(self, row_id: int, owner: str) -> bool:
+        return self._close_outbox(row_id, owner, status="sent", sent_at=self.now(), last_error=None)
+
+    def reschedule(self, row_id: int, owner: str, error: str, delay_seconds: float) -> bool:
+        return self._close_outbox(row_id, owner, status="pending", last_error=error[:300],
+                                  next_attempt_at=self.now() + timedelta(seconds=delay_seconds))
+
+    def mark_failed(self, row_id: int, owner: str, error: str, status: str = "failed") -> bool:
+        return self._close_outbox(row_id, owner, status=status, last_error=error[:300])
+
+    def outbox_counts(self) -> dict[str, int]:
+        with self.engine.connect() as conn:
+            rows = conn.execute(select(outbox.c.status, func.count()).group_by(outbox.c.status))
+            return {status: count for status, count in rows}
+
+    def outbox_waiting(self, max_priority: int) -> int:
+        """Messages of at least this priority that are due now (interactive traffic waiting)."""
+        with self.engine.connect() as conn:
+            return conn.execute(
+                select(func.count()).select_from(outbox).where(
+                    outbox.c.status.in_(("pending", "sending")), outbox.c.priority <= max_priority,
+                    outbox.c.next_attempt_at <= self.now())
+            ).scalar_one()
+
+    # -- retention ------------------------------------------------------------------------------
+
+    def purge_before(self, cutoff: datetime) -> dict[str, int]:
+        """Delete finished inbox and outbox rows older than the cutoff (personal data retention)."""
+        cutoff = utc_naive(cutoff)
+        with self.transaction() as conn:
+            gone_in = conn.execute(delete(inbox).where(inbox.c.received_at < cutoff,
+                                                       inbox.c.status.in_(("done", "failed")))).rowcount
+            gone_out = conn.execute(delete(outbox).where(outbox.c.created_at < cutoff,
+                                                         outbox.c.status.in_(("sent", "failed", "expired")))).rowcount
+        return {"inbox": gone_in, "outbox": gone_out}

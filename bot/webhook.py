@@ -1,0 +1,82 @@
+"""HTTP edge: POST /callback and GET /healthz. The only module that touches flask.request.
+
+Order of checks on a callback: size (413), bot id and signature (401, nothing stored), JSON (400),
+event shape (400), unknown type or content (200, ignored with a log line), then the inbox row is
+written and only then 200 is answered. A database that cannot take the row answers 503, never a 200
+for an event we did not keep.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+
+from flask import Blueprint, current_app, jsonify, request
+from sqlalchemy.exc import SQLAlchemyError
+from werkzeug.exceptions import RequestEntityTooLarge
+
+from bot import signature
+from bot.events import EventError, describe, is_ignorable, parse_event
+
+MAX_BODY_BYTES = 1024 * 1024
+
+log = logging.getLogger("bot.webhook")
+blueprint = Blueprint("webhook", __name__)
+
+
+def _runtime():
+    return current_app.extensions["bot"]
+
+
+def _error(status: int, message: str):
+    return jsonify({"error": message}), status
+
+
+@blueprint.post("/callback")
+def callback():
+    runtime = _runtime()
+    if request.content_length is not None and request.content_length > MAX_BODY_BYTES:
+        log.warning("callback refused: body of %d bytes is over the limit", request.content_length)
+        return _error(413, "body too large")
+    try:
+        raw = request.get_data(cache=False)
+    except RequestEntityTooLarge:
+        log.warning("callback refused: streamed body over the limit")
+        return _error(413, "body too large")
+
+    bot_id = request.headers.get("X-WORKS-BotId", "")  # werkzeug headers are case-insensitive
+    if bot_id != runtime.settings.bot_id or not signature.verify(
+            runtime.settings.bot_secret, raw, request.headers.get("X-WORKS-Signature")):
+        log.warning("callback refused: bad bot id or signature (%d bytes)", len(raw))
+        return _error(401, "unauthorized")
+
+    try:
+        body_text = raw.decode("utf-8")  # the documented charset; anything else is malformed
+        event = parse_event(json.loads(body_text))
+    except (ValueError, RecursionError) as exc:
+        reason = str(exc)[:100] if isinstance(exc, EventError) else "malformed JSON"
+        log.warning("callback refused: %s", reason)
+        return _error(400, reason)
+
+    if is_ignorable(event):
+        log.info("callback ignored: unsupported %s", describe(event))
+        return jsonify({"status": "ignored"}), 200
+
+    try:
+        row_id = runtime.store.add_inbox(hashlib.sha256(raw).hexdigest(), body_text, describe(event))
+    except SQLAlchemyError as exc:
+        log.error("callback not stored: %s; answering 503", type(exc).__name__)
+        return _error(503, "temporarily unavailable")
+    if row_id is None:
+        log.info("callback duplicate of a stored event; not processed again")
+        return jsonify({"status": "duplicate"}), 200
+    log.info("callback stored id=%s type=%s", row_id, describe(event))
+    runtime.wake_worker()
+    return jsonify({"status": "ok"}), 200
+
+
+@blueprint.get("/healthz")
+def healthz():
+    if _runtime().store.ping():
+        return jsonify({"status": "ok", "database": "ok"}), 200
+    return jsonify({"status": "unavailable", "database": "unreachable"}), 503

@@ -1,0 +1,235 @@
+"""The worker inside the web process: claims inbox rows, runs them through the dispatcher, and
+drains the outbox through the client.
+
+One inbox row is handled in one transaction: the handler's own writes, the outbox rows for its
+replies and the row's "done" mark commit together, so a crash leaves either nothing (the row is
+claimed again when its lease runs out) or everything. Sending happens afterwards, from the outbox,
+with retries that survive a restart.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import random
+import threading
+import time
+import uuid
+from datetime import timedelta
+from typing import Callable
+
+from sqlalchemy.exc import SQLAlchemyError
+
+from bot.client import ApiError
+from bot.dispatcher import Context, Dispatcher
+from bot.events import Event, describe, parse_event
+from bot.replies import Recipient, Reply, Text
+from bot.store import OutgoingMessage, OutboxRow, Store
+
+log = logging.getLogger("bot.worker")
+
+PRIORITY_INTERACTIVE = 0  # answers to the person who just wrote
+PRIORITY_NOTICE = 1  # messages to others caused by an event (admin notices)
+PRIORITY_BROADCAST = 9  # scheduled reminders: only what interactive traffic leaves
+
+INBOX_MAX_ATTEMPTS = 3
+ANSWER_TTL = timedelta(hours=1)  # a stale answer is worth less than silence
+MUST_DELIVER_TTL = timedelta(days=3)
+
+
+class LeaseLost(Exception):
+    """Another process took the row (our lease ran out); our transaction must not commit."""
+
+
+def reply_target(event: Event) -> Recipient | None:
+    """Answer in the channel when the event came from one, else to the user."""
+    source = event.source
+    if source.channel_id:
+        return Recipient(channel_id=source.channel_id)
+    if source.user_id:
+        return Recipient(user_id=source.user_id)
+    return None
+
+
+def to_outgoing(replies: list[Reply], default: Recipient | None, origin: str) -> list[OutgoingMessage]:
+    """Group replies into outbox rows: one per recipient and delivery class, order kept."""
+    rows: list[OutgoingMessage] = []
+    for reply in replies:
+        recipient = reply.to or default
+        if recipient is None:
+            log.warning("reply without a recipient dropped (origin=%s)", origin)
+            continue
+        priority = PRIORITY_INTERACTIVE if reply.to is None else PRIORITY_NOTICE
+        contents = reply.content.contents()
+        last = rows[-1] if rows else None
+        if (last and last.recipient_kind == recipient.kind and last.recipient_id == recipient.id
+                and last.must_deliver == reply.must_deliver and last.priority == priority):
+            last.contents.extend(contents)
+            continue
+        rows.append(OutgoingMessage(
+            recipient_kind=recipient.kind, recipient_id=recipient.id, contents=contents, priority=priority,
+            urgent=reply.urgent, must_deliver=reply.must_deliver,
+            ttl=MUST_DELIVER_TTL if reply.must_deliver else ANSWER_TTL, origin=origin,
+        ))
+    return rows
+
+
+def backoff_seconds(attempts: int) -> float:
+    """1, 2, 4 ... up to 5 minutes, with jitter so that retries do not arrive together."""
+    base = min(2.0 ** max(attempts - 1, 0), 300.0)
+    return base * random.uniform(0.8, 1.2)
+
+
+class Worker:
+    def __init__(self, store: Store, client, dispatcher: Dispatcher, make_context: Callable[..., Context],
+                 clock, owner: str | None = None, poll_seconds: float = 0.5, lease_seconds: float = 60.0,
+                 send_wait_seconds: float = 2.0, error_reply: Callable[[], Reply] | None = None,
+                 send_gate: Callable[[OutboxRow], bool] | None = None):
+        self.store = store
+        self.client = client
+        self.dispatcher = dispatcher
+        self.make_context = make_context
+        self.clock = clock
+        self.owner = owner or f"web-{uuid.uuid4().hex[:12]}"
+        self.poll_seconds = poll_seconds
+        self.lease_seconds = lease_seconds
+        self.send_wait_seconds = send_wait_seconds
+        self.error_reply = error_reply
+        self.send_gate = send_gate
+        self._wake = threading.Event()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    # -- lifecycle ------------------------------------------------------------------------------
+
+    def start(self) -> None:
+        if self._thread and self._thread.is_alive():
+            return
+        self._stop.clear()
+        self._thread = threading.Thread(target=self._run, name="bot-worker", daemon=True)
+        self._thread.start()
+        log.info("worker %s started", self.owner)
+
+    def stop(self, timeout: float = 5.0) -> None:
+        self._stop.set()
+        self._wake.set()
+        if self._thread:
+            self._thread.join(timeout)
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            try:
+                busy = self.run_once()
+            except SQLAlchemyError as exc:
+                # Database away for a moment: wait and try again; nothing is lost, rows stay claimed
+                # or pending and leases run out.
+                log.warning("worker pass failed: database error %s", type(exc).__name__)
+                busy = 0
+                self._stop.wait(2.0)
+            except Exception:
+                log.exception("worker pass failed")
+                busy = 0
+                self._stop.wait(1.0)
+            if not busy:
+                self._wake.wait(self.poll_seconds)
+                self._wake.clear()
+
+    def run_once(self) -> int:
+        return self.process_inbox() + self.drain_outbox()
+
+    def run_until_idle(self, max_passes: int = 100) -> None:
+        """For tests and tools: work until nothing is due."""
+        for _ in range(max_passes):
+            if not self.run_once():
+                return
+
+    # -- inbox ----------------------------------------------------------------------------------
+
+    def process_inbox(self, limit: int = 10) -> int:
+        rows = self.store.claim_inbox(self.owner, limit, self.lease_seconds)
+        for row in rows:
+            self._process_row(row)
+        return len(rows)
+
+    def _process_row(self, row) -> None:
+        started = time.monotonic()
+        event = parse_event(json.loads(row.body))  # verified and parsed once already at the webhook
+        origin = f"inbox:{row.id}"
+        try:
+            with self.store.transaction() as tx:
+                ctx = self.make_context(tx)
+                route, replies = self.dispatcher.dispatch(event, ctx)
+                self.store.enqueue(tx, to_outgoing(replies, reply_target(event), origin))
+                if not self.store.finish_inbox(tx, row.id, self.owner):
+                    raise LeaseLost()
+        except LeaseLost:
+            log.warning("event id=%s lease lost; left to the process that holds it", row.id)
+            return
+        except Exception as exc:
+            self._handler_failed(row, event, exc)
+            return
+        log.info("event id=%s type=%s user=%s channel=%s route=%s replies=%d in %dms", row.id, describe(event),
+                 event.source.user_id or "-", event.source.channel_id or "-", route, len(replies),
+                 (time.monotonic() - started) * 1000)
+        self.wake()
+
+    def _handler_failed(self, row, event: Event, exc: Exception) -> None:
+        error = f"{type(exc).__name__}"
+        if row.attempts < INBOX_MAX_ATTEMPTS:
+            log.warning("event id=%s failed (attempt %d): %s; will retry", row.id, row.attempts, error,
+                        exc_info=not isinstance(exc, SQLAlchemyError))
+            self.store.retry_inbox(row.id, self.owner, error, backoff_seconds(row.attempts) * 2)
+            return
+        log.error("event id=%s failed %d times: %s; giving up and telling the sender", row.id, row.attempts, error,
+                  exc_info=True)
+        with self.store.transaction() as tx:
+            replies = [self.error_reply()] if self.error_reply else []
+            self.store.enqueue(tx, to_outgoing(replies, reply_target(event), f"inbox:{row.id}"))
+            self.store.finish_inbox(tx, row.id, self.owner, status="failed", error=error)
+
+    # -- outbox ---------------------------------------------------------------------------------
+
+    def drain_outbox(self, limit: int = 10, max_priority: int | None = PRIORITY_NOTICE) -> int:
+        """Send due outbox rows. The web worker leaves broadcast rows to the clock process."""
+        rows = self.store.claim_outbox(self.owner, limit, lease_seconds=120, max_priority=max_priority)
+        for row in rows:
+            self.send_row(row)
+        return len(rows)
+
+    def send_row(self, row: OutboxRow) -> str:
+        now = self.clock.now()
+        if row.expires_at < now:
+            level = logging.ERROR if row.must_deliver else logging.WARNING
+            log.log(level, "outbox id=%s to %s %s expired undelivered after %d attempts", row.id,
+                    row.recipient_kind, row.recipient_id, row.attempts - 1)
+            self.store.mark_failed(row.id, self.owner, "expired", status="expired")
+            return "expired"
+        sent = row.parts_sent
+        try:
+            for content in row.contents[row.parts_sent:]:
+                self.client.send_message(row.recipient_kind, row.recipient_id, content,
+                                         max_wait=self.send_wait_seconds)
+                sent += 1
+                if sent < len(row.contents):
+                    self.store.record_part_sent(row.id, self.owner, sent)
+        except ApiError as exc:
+            if exc.retryable:
+                delay = exc.retry_after if exc.status == 429 and exc.retry_after else backoff_seconds(row.attempts)
+                log.warning("outbox id=%s to %s %s: %s %s, retry in %.1fs", row.id, row.recipient_kind,
+                            row.recipient_id, exc.status, exc.code, delay)
+                self.store.reschedule(row.id, self.owner, f"{exc.status} {exc.code}", delay)
+                return "retry"
+            log.error("outbox id=%s to %s %s refused: %s %s %s", row.id, row.recipient_kind, row.recipient_id,
+                      exc.status, exc.code, exc.description)
+            self.store.mark_failed(row.id, self.owner, f"{exc.status} {exc.code} {exc.description}")
+            return "failed"
+        self.store.mark_sent(row.id, self.owner)
+        log.info("outbox id=%s sent to %s %s (%d parts)", row.id, row.recipient_kind, row.recipient_id,
+                 len(row.contents))
+        return "sent"
+
+
+def error_reply_from(texts) -> Callable[[], Reply]:
+    return lambda: Reply(Text(texts("platform.error")))

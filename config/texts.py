@@ -1,0 +1,54 @@
+"""User-visible texts of the platform and flows, kept in config/messages.yaml.
+
+Loaded and checked once at start: a missing key is a start-up error, not a surprise in a chat.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Mapping
+
+import yaml
+
+
+class TextsError(ValueError):
+    pass
+
+
+class Texts:
+    def __init__(self, entries: Mapping[str, str]):
+        self._entries = dict(entries)
+
+    def __call__(self, key: str, **values) -> str:
+        try:
+            template = self._entries[key]
+        except KeyError:
+            raise TextsError(f"messages.yaml has no text '{key}'") from None
+        return template.format(**values) if values else template
+
+    def has(self, key: str) -> bool:
+        return key in self._entries
+
+    def require(self, keys) -> None:
+        missing = [k for k in keys if k not in self._entries]
+        if missing:
+            raise TextsError("messages.yaml is missing: " + ", ".join(sorted(missing)))
+
+
+def _flatten(prefix: str, node, out: dict) -> None:
+    if isinstance(node, dict):
+        for key, value in node.items():
+            _flatten(f"{prefix}.{key}" if prefix else str(key), value, out)
+    elif isinstance(node, str):
+        out[prefix] = node.rstrip("\n")
+    else:
+        raise TextsError(f"messages.yaml: '{prefix}' must be text")
+
+
+def load_texts(path: Path) -> Texts:
+    try:
+        data = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
+    except (OSError, yaml.YAMLError) as exc:
+        raise TextsError(f"cannot read {path}: {exc}") from exc
+    flat: dict[str, str] = {}
+    _flatten("", data, flat)
+    return Texts(flat)

@@ -5,9 +5,11 @@ first run needs no set-up step.
 """
 from __future__ import annotations
 
+import fcntl
 import logging
 import os
 import sys
+from contextlib import contextmanager
 from pathlib import Path
 
 from alembic import command
@@ -22,11 +24,28 @@ def database_url_from_env() -> str:
     return normalise_database_url(os.environ.get("DATABASE_URL", "").strip() or DEFAULT_DATABASE_URL)
 
 
+@contextmanager
+def _migration_lock(url: str):
+    """Several web workers start at once on one SQLite file: let one migrate, the others wait."""
+    if not url.startswith("sqlite:///") or url == "sqlite:///:memory:":
+        yield
+        return
+    lock_path = Path(url[len("sqlite:///"):] + ".migrate.lock")
+    lock_path.parent.mkdir(parents=True, exist_ok=True)
+    with open(lock_path, "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+
+
 def upgrade(url: str) -> None:
     config = Config(str(ROOT / "alembic.ini"))
     config.set_main_option("script_location", str(ROOT / "migrations"))
     config.attributes["url"] = url
-    command.upgrade(config, "head")
+    with _migration_lock(url):
+        command.upgrade(config, "head")
 
 
 def main() -> int:

@@ -1,0 +1,265 @@
+"""The LINE WORKS endpoints the bot's real HTTP client calls (auth server + /v1.0 API).
+
+Cross-cutting behaviour (faults, bearer check, rate limit, call log) lives in
+emulator.app's request hooks; these views only do the per-endpoint work.
+"""
+import base64
+import binascii
+
+from flask import Blueprint, current_app, jsonify, request
+
+from emulator.auth import AuthError, issue_token
+from emulator.util import error_body
+from emulator.validation import InvalidContent, validate_message_body, validate_persistent_menu
+
+bp = Blueprint("platform", __name__)
+
+
+def state():
+    return current_app.extensions["emulator"]
+
+
+def api_error(status: int, code: str, description: str):
+    return jsonify(error_body(code, description)), status
+
+
+def invalid(description: str):
+    return api_error(400, "INVALID_PARAMETER", description)
+
+
+def not_found(description: str):
+    return api_error(404, "NOT_FOUND", description)
+
+
+def json_body():
+    """The request's JSON object, or None. The real API wants Content-Type: application/json."""
+    if not request.is_json:
+        return None
+    return request.get_json(silent=True)
+
+
+# --- auth server -------------------------------------------------------------
+
+@bp.post("/oauth2/v2.0/token")
+def token():
+    s = state()
+    try:
+        with s.lock:
+            return jsonify(issue_token(s.config, s.tokens, request.form))
+    except AuthError as exc:
+        return api_error(exc.status, exc.code, exc.description)
+
+
+# --- bot messages ------------------------------------------------------------
+
+def _check_bot(bot_id: str):
+    if bot_id != state().config.bot_id:
+        return not_found(f"bot {bot_id!r} does not exist")
+    return None
+
+
+def _send(target_kind: str, target_id: str):
+    """Validate the body strictly and record the message (the emulator's "delivery")."""
+    body = json_body()
+    if body is None:
+        return invalid("request body must be JSON with Content-Type: application/json")
+    try:
+        content = validate_message_body(body)
+    except InvalidContent as exc:
+        return invalid(str(exc))
+    state().record_message("bot", target_kind, target_id, content)
+    return "", 201
+
+
+@bp.post("/v1.0/bots/<bot_id>/users/<user_id>/messages")
+def send_user_message(bot_id, user_id):
+    if (error := _check_bot(bot_id)) is not None:
+        return error
+    s = state()
+    with s.lock:
+        user = s.directory.find(user_id)
+        resolved = user["userId"] if user and not user["isDeleted"] else None
+    if resolved is None:
+        return not_found(f"user {user_id!r} does not exist")
+    return _send("user", resolved)
+
+
+@bp.post("/v1.0/bots/<bot_id>/channels/<channel_id>/messages")
+def send_channel_message(bot_id, channel_id):
+    if (error := _check_bot(bot_id)) is not None:
+        return error
+    s = state()
+    with s.lock:
+        known = channel_id in s.channels
+    if not known:
+        return not_found(f"channel {channel_id!r} does not exist")
+    return _send("channel", channel_id)
+
+
+@bp.get("/v1.0/bots/<bot_id>/channels/<channel_id>/members")
+def list_channel_members(bot_id, channel_id):
+    if (error := _check_bot(bot_id)) is not None:
+        return error
+    s = state()
+    with s.lock:
+        channel = s.channels.get(channel_id)
+        members = list(channel["members"]) if channel else None
+    if members is None:
+        return not_found(f"channel {channel_id!r} does not exist")
+    return _paged("members", members)
+
+
+# --- persistent menu -----------------------------------------------------------
+
+@bp.post("/v1.0/bots/<bot_id>/persistentmenu")
+def create_persistent_menu(bot_id):
+    if (error := _check_bot(bot_id)) is not None:
+        return error
+    body = json_body()
+    if body is None:
+        return invalid("request body must be JSON with Content-Type: application/json")
+    try:
+        content = validate_persistent_menu(body)
+    except InvalidContent as exc:
+        return invalid(str(exc))
+    s = state()
+    with s.lock:
+        s.persistent_menu = content
+    return jsonify({"content": content}), 201
+
+
+@bp.get("/v1.0/bots/<bot_id>/persistentmenu")
+def get_persistent_menu(bot_id):
+    if (error := _check_bot(bot_id)) is not None:
+        return error
+    with state().lock:
+        menu = state().persistent_menu
+    if menu is None:
+        return not_found("no persistent menu is set")
+    return jsonify({"content": menu})
+
+
+@bp.delete("/v1.0/bots/<bot_id>/persistentmenu")
+def delete_persistent_menu(bot_id):
+    if (error := _check_bot(bot_id)) is not None:
+        return error
+    with state().lock:
+        state().persistent_menu = None
+    return "", 204
+
+
+# --- directory -------------------------------------------------------------------
+
+# A fixed prefix whose base64 is "++//", so every cursor holds characters that must
+# be URL-encoded ('+', '/', '='). A client that forgets to encode gets a 400.
+_CURSOR_PREFIX = bytes([0xFB, 0xEF, 0xFF])
+
+
+def encode_cursor(offset: int) -> str:
+    raw = _CURSOR_PREFIX + f"o={offset}".encode()
+    raw += b"\x00" * ((1 - len(raw)) % 3)  # length % 3 == 1 -> always ends with "=="
+    return base64.b64encode(raw).decode("ascii")
+
+
+def decode_cursor(cursor: str) -> int:
+    """Raise ValueError for anything that is not a cursor we issued."""
+    try:
+        raw = base64.b64decode(cursor, validate=True)
+    except (binascii.Error, ValueError) as exc:
+        raise ValueError("cursor is not valid (was it URL-encoded?)") from exc
+    digits = raw[5:].rstrip(b"\x00")
+    if not raw.startswith(_CURSOR_PREFIX + b"o=") or not digits.isdigit():
+        raise ValueError("cursor is not valid (was it URL-encoded?)")
+    return int(digits)
+
+
+def _paged(key: str, items: list, render=lambda x: x):
+    """Slice a list with count/cursor like the Directory API; nextCursor absent on the last page."""
+    try:
+        count = int(request.args.get("count", "100"))
+    except ValueError:
+        return invalid("count must be an integer between 1 and 100")
+    if not 1 <= count <= 100:
+        return invalid("count must be between 1 and 100")
+    cursor = request.args.get("cursor")
+    try:
+        offset = decode_cursor(cursor) if cursor else 0
+    except ValueError as exc:
+        return invalid(str(exc))
+    page = items[offset:offset + count]
+    meta = {}
+    if offset + count < len(items):
+        meta["nextCursor"] = encode_cursor(offset + count)
+    return jsonify({key: [render(x) for x in page], "responseMetaData": meta})
+
+
+def _find_user(user_id: str):
+    return state().directory.find(user_id)
+
+
+@bp.get("/v1.0/users/<user_id>")
+def get_user(user_id):
+    s = state()
+    with s.lock:
+        user = _find_user(user_id)
+        body = s.directory.public(user) if user else None
+    if body is None:
+        return not_found(f"user {user_id!r} does not exist")
+    return jsonify(body)
+
+
+@bp.get("/v1.0/users")
+def list_users():
+    s = state()
+    with s.lock:
+        # Deleted members stay listed (with isDeleted), as on the real platform.
+        return _paged("users", s.directory.users, s.directory.public)
+
+
+@bp.get("/v1.0/orgunits/<org_unit_id>/members")
+def list_org_unit_members(org_unit_id):
+    s = state()
+    with s.lock:
+        members = s.directory.org_unit_members(org_unit_id)
+        if not members:
+            return not_found(f"org unit {org_unit_id!r} does not exist")
+        return _paged("members", members, s.directory.public)
+
+
+@bp.post("/v1.0/users/<user_id>/force-logout")
+def force_logout(user_id):
+    s = state()
+    with s.lock:
+        user = _find_user(user_id)
+        if user is None:
+            return not_found(f"user {user_id!r} does not exist")
+        s.directory.mark_force_logout(user)
+    return "", 202
+
+
+@bp.post("/v1.0/users/<user_id>/suspend")
+def suspend(user_id):
+    s = state()
+    with s.lock:
+        user = _find_user(user_id)
+        if user is None:
+            return not_found(f"user {user_id!r} does not exist")
+        if user["userId"] in s.directory.super_admin_ids:
+            return invalid("the super administrator cannot be suspended")
+        if user["isDeleted"] or user["isPending"]:
+            return invalid("only members in use can be suspended")
+        s.directory.set_suspended(user, True)
+    return "", 204
+
+
+@bp.post("/v1.0/users/<user_id>/unsuspend")
+def unsuspend(user_id):
+    s = state()
+    with s.lock:
+        user = _find_user(user_id)
+        if user is None:
+            return not_found(f"user {user_id!r} does not exist")
+        if user["isDeleted"]:
+            return invalid("a deleted member cannot be unsuspended")
+        s.directory.set_suspended(user, False)
+    return "", 204

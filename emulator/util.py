@@ -1,0 +1,12 @@
+"""Small shared helpers."""
+from datetime import datetime, timezone
+
+
+def utc_now_iso() -> str:
+    """ISO-8601 in UTC with milliseconds, the way LINE WORKS writes issuedTime."""
+    return datetime.now(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def error_body(code: str, description: str) -> dict:
+    """LINE WORKS error JSON: {"code", "description"}."""
+    return {"code": code, "description": description}

@@ -1,0 +1,537 @@
+"""FAQ about using one's own smartphone for work (BYOD): loading, classifying, replying.
+
+Public API (all pure; no flask/requests/os.environ):
+
+    load_faq(faq_path, company_path) -> FaqBook          raises FaqError on any mistake
+    classify(book, text) -> FaqOutcome                   answer / suggest / fallback / greeting / thanks
+    replies_for(book, outcome) -> list[Reply]
+    respond(book, text) -> list[Reply]                   browse_request first, then classify + replies_for
+    browse_request(book, text) -> BrowseRequest | None   "よくある質問" / "カテゴリ:<title>"
+    category_menu(book) -> list[Reply]
+    category_entries(book, category_id) -> list[Reply]
+    parse_feedback(data) -> (entry_id, "up" | "down") | None
+    feedback_replies(book, entry_id, vote) -> list[Reply]
+
+`python -m handlers.faq evaluate FILE` scores a dev set (see handlers.faq_eval);
+`python -m handlers.faq check` validates config/; `python -m handlers.faq ask TEXT` shows one answer.
+"""
+from __future__ import annotations
+
+import re
+import string
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterable
+from urllib.parse import urlparse
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from bot.replies import (
+    LABEL_LIMIT,
+    QUICK_REPLY_LIMIT,
+    TEXT_LIMIT,
+    Buttons,
+    MessageAction,
+    PostbackAction,
+    Reply,
+    Text,
+    UriAction,
+)
+from handlers import matching
+
+ROOT = Path(__file__).resolve().parents[1]
+DEFAULT_FAQ_PATH = ROOT / "config" / "faq.yaml"
+DEFAULT_COMPANY_PATH = ROOT / "config" / "company.yaml"
+
+FEEDBACK_PREFIX = "faq:"
+CATEGORY_PREFIX = "カテゴリ:"
+MENU_TEXT = "よくある質問"
+LOST_CHIP_TEXT = "端末をなくした"
+HOURS_CATEGORY_TITLE = "通知と勤務時間"
+CONTACT_TEXT = "管理者に連絡"
+MAX_LINKS = 4
+
+
+class FaqError(ValueError):
+    """A mistake in faq.yaml or company.yaml. `errors` lists every problem found, one line each."""
+
+    def __init__(self, errors: list[str]):
+        self.errors = list(errors)
+        super().__init__("\n".join(self.errors))
+
+
+# ----------------------------------------------------------------------------- schema
+
+_ID = r"^[a-z0-9][a-z0-9-]*$"
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, frozen=True)
+
+
+def _https(value: str) -> str:
+    parsed = urlparse(value)
+    if parsed.scheme != "https" or not parsed.netloc or " " in value or len(value) > 1000:
+        raise ValueError("must be an https:// URL")
+    return value
+
+
+class Link(_Strict):
+    label: str = Field(min_length=1, max_length=LABEL_LIMIT)
+    url: str
+
+    @field_validator("url")
+    @classmethod
+    def _url(cls, v: str) -> str:
+        return _https(v)
+
+
+class ChipSpec(_Strict):
+    label: str = Field(min_length=1, max_length=LABEL_LIMIT)
+    text: str = Field(min_length=1, max_length=300)
+
+
+class Category(_Strict):
+    id: str = Field(pattern=_ID)
+    title: str = Field(min_length=1, max_length=LABEL_LIMIT)
+
+
+class Entry(_Strict):
+    id: str = Field(pattern=_ID, max_length=60)
+    category: str
+    title: str = Field(min_length=1, max_length=LABEL_LIMIT)
+    questions: list[str] = Field(min_length=1)
+    keywords: dict[str, float] = Field(default_factory=dict)
+    answer: str = Field(min_length=1, max_length=TEXT_LIMIT)
+    related: list[str] = Field(default_factory=list)
+    links: list[Link] = Field(default_factory=list, max_length=MAX_LINKS)
+    actions: list[ChipSpec] = Field(default_factory=list, max_length=3)
+
+    @field_validator("questions")
+    @classmethod
+    def _questions(cls, v: list[str]) -> list[str]:
+        for q in v:
+            if not q.strip():
+                raise ValueError("empty question")
+            if len(q) > 300:
+                raise ValueError("question longer than 300 characters (it is sent by a chip)")
+        return v
+
+    @field_validator("keywords")
+    @classmethod
+    def _keywords(cls, v: dict[str, float]) -> dict[str, float]:
+        for k, w in v.items():
+            if not str(k).strip():
+                raise ValueError("empty keyword")
+            if not 0 < w <= 5:
+                raise ValueError(f"weight of {k!r} must be in (0, 5]")
+        return v
+
+
+class Messages(_Strict):
+    greeting: str = Field(min_length=1)
+    thanks: str = Field(min_length=1)
+    fallback: str = Field(min_length=1)
+    suggest: str = Field(min_length=1)
+    menu: str = Field(min_length=1)
+    category: str = Field(min_length=1)
+    feedback_up: str = Field(min_length=1)
+    feedback_down: str = Field(min_length=1)
+
+
+class _Top(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    categories: list[Any] = Field(min_length=1)
+    messages: Any
+    out_of_scope: list[str] = Field(default_factory=list)
+    entries: list[Any] = Field(min_length=1)
+
+
+# ----------------------------------------------------------------------------- the book
+
+@dataclass(frozen=True)
+class FaqBook:
+    entries: tuple[Entry, ...]
+    categories: tuple[Category, ...]
+    messages: Messages
+    company: dict[str, str]
+    matcher: matching.Matcher = field(repr=False)
+    by_id: dict[str, Entry] = field(repr=False)
+    source: str = ""
+
+    def entry(self, entry_id: str) -> Entry:
+        return self.by_id[entry_id]
+
+    def category(self, category_id: str) -> Category | None:
+        return next((c for c in self.categories if c.id == category_id), None)
+
+
+@dataclass(frozen=True)
+class FaqOutcome:
+    kind: str  # "answer" | "suggest" | "fallback" | "greeting" | "thanks"
+    entry_id: str | None = None
+    candidates: tuple[str, ...] = ()
+    score: float = 0.0
+
+
+@dataclass(frozen=True)
+class BrowseRequest:
+    kind: str  # "menu" | "category"
+    category_id: str | None = None
+
+
+def _where(index: int, raw: Any) -> str:
+    if isinstance(raw, dict) and isinstance(raw.get("id"), str) and raw["id"].strip():
+        return f"entry {raw['id'].strip()!r}"
+    return f"entry #{index + 1}"
+
+
+def _pydantic_errors(prefix: str, exc: ValidationError) -> list[str]:
+    out = []
+    for err in exc.errors():
+        loc = [str(p) for p in err["loc"]]
+        fld = loc[0] if loc else "?"
+        rest = "." + ".".join(loc[1:]) if len(loc) > 1 else ""
+        msg = "required" if err["type"] == "missing" else err["msg"]
+        if err["type"] == "extra_forbidden":
+            msg = "unknown field"
+        out.append(f"{prefix}: field '{fld}{rest}': {msg}")
+    return out
+
+
+_FORMATTER = string.Formatter()
+
+
+def _fill(template: str, company: dict[str, str], where: str, errors: list[str]) -> str:
+    """Replace {name} placeholders with company values; unknown names are errors."""
+    try:
+        names = [name for _, name, _, _ in _FORMATTER.parse(template) if name is not None]
+    except ValueError as exc:
+        errors.append(f"{where}: bad placeholder syntax ({exc}); write {{{{ and }}}} for braces")
+        return template
+    bad = [n for n in names if n not in company or not re.fullmatch(r"[a-z_][a-z0-9_]*", n)]
+    if bad:
+        known = ", ".join(sorted(company)) or "none"
+        errors.append(f"{where}: unknown placeholder {{{bad[0]}}} (company.yaml has: {known})")
+        return template
+    return template.format_map(company)
+
+
+def _read_yaml(path: Path, name: str) -> Any:
+    try:
+        with open(path, encoding="utf-8") as fh:
+            return yaml.safe_load(fh)
+    except FileNotFoundError:
+        raise FaqError([f"{name}: file not found: {path}"]) from None
+    except yaml.YAMLError as exc:
+        raise FaqError([f"{name}: not valid YAML: {exc}"]) from None
+
+
+def load_faq(
+    faq_path: str | Path = DEFAULT_FAQ_PATH,
+    company_path: str | Path = DEFAULT_COMPANY_PATH,
+    params: matching.MatchParams | None = None,
+) -> FaqBook:
+    """Read, validate and index the FAQ. Pure: returns a new book or raises FaqError."""
+    faq_name, company_name = Path(faq_path).name, Path(company_path).name
+    company_raw = _read_yaml(Path(company_path), company_name)
+    raw = _read_yaml(Path(faq_path), faq_name)
+    errors: list[str] = []
+
+    # company values: flat mapping of names to scalars
+    company: dict[str, str] = {}
+    if not isinstance(company_raw, dict):
+        errors.append(f"{company_name}: must be a mapping of name: value")
+    else:
+        for key, value in company_raw.items():
+            if not isinstance(key, str) or not re.fullmatch(r"[a-z_][a-z0-9_]*", key):
+                errors.append(f"{company_name}: key {key!r}: use lower_case_with_underscores")
+            elif value is None or isinstance(value, (dict, list)):
+                errors.append(f"{company_name}: key '{key}': must be a text or number")
+            else:
+                company[key] = str(value)
+
+    if not isinstance(raw, dict):
+        raise FaqError(errors + [f"{faq_name}: must be a mapping with categories, messages, entries"])
+    try:
+        top = _Top.model_validate(raw)
+    except ValidationError as exc:
+        raise FaqError(errors + _pydantic_errors(faq_name, exc)) from None
+
+    categories: list[Category] = []
+    for i, c in enumerate(top.categories):
+        try:
+            categories.append(Category.model_validate(c))
+        except ValidationError as exc:
+            errors += _pydantic_errors(f"{faq_name}: category #{i + 1}", exc)
+    category_ids = [c.id for c in categories]
+    for cid in {c for c in category_ids if category_ids.count(c) > 1}:
+        errors.append(f"{faq_name}: category '{cid}': duplicate id")
+
+    messages: Messages | None = None
+    try:
+        messages = Messages.model_validate(top.messages)
+    except ValidationError as exc:
+        errors += _pydantic_errors(f"{faq_name}: messages", exc)
+    if messages is not None:
+        filled = {}
+        for name in Messages.model_fields:
+            tmpl = getattr(messages, name)
+            extra = {"category": "{category}"} if name == "category" else {}
+            filled[name] = _fill(tmpl, {**company, **extra}, f"{faq_name}: messages: field '{name}'", errors)
+        messages = Messages(**filled)
+
+    entries: list[Entry] = []
+    seen: dict[str, int] = {}
+    for i, item in enumerate(top.entries):
+        where = f"{faq_name}: {_where(i, item)}"
+        if not isinstance(item, dict):
+            errors.append(f"{where}: must be a mapping")
+            continue
+        try:
+            entry = Entry.model_validate(item)
+        except ValidationError as exc:
+            errors += _pydantic_errors(where, exc)
+            continue
+        if entry.id in seen:
+            errors.append(f"{where}: field 'id': duplicate id (also entry #{seen[entry.id] + 1})")
+            continue
+        seen[entry.id] = i
+        answer = _fill(entry.answer, company, f"{where}: field 'answer'", errors)
+        if len(answer) > TEXT_LIMIT:
+            errors.append(f"{where}: field 'answer': longer than {TEXT_LIMIT} characters once filled in")
+        questions = [_fill(q, company, f"{where}: field 'questions'", errors) for q in entry.questions]
+        entries.append(entry.model_copy(update={"answer": answer, "questions": questions}))
+
+    by_id = {e.id: e for e in entries}
+    titles: dict[str, str] = {}
+    for e in entries:
+        where = f"{faq_name}: entry '{e.id}'"
+        if e.category not in category_ids:
+            errors.append(f"{where}: field 'category': unknown category '{e.category}'")
+        for r in e.related:
+            if r not in by_id and r not in {x.get("id") for x in top.entries if isinstance(x, dict)}:
+                errors.append(f"{where}: field 'related': unknown entry id '{r}'")
+            elif r == e.id:
+                errors.append(f"{where}: field 'related': refers to itself")
+        if e.title in titles:
+            errors.append(f"{where}: field 'title': same title as entry '{titles[e.title]}'")
+        titles.setdefault(e.title, e.id)
+    if errors:
+        raise FaqError(errors)
+
+    docs = [matching.IndexedDoc(e.id, [e.title, *e.questions], dict(e.keywords)) for e in entries]
+    matcher = matching.Matcher(docs, params or matching.MatchParams(), out_of_scope=top.out_of_scope)
+    return FaqBook(
+        entries=tuple(entries),
+        categories=tuple(categories),
+        messages=messages,  # type: ignore[arg-type]
+        company=company,
+        matcher=matcher,
+        by_id=by_id,
+        source=str(faq_path),
+    )
+
+
+# ----------------------------------------------------------------------------- classify
+
+def classify(book: FaqBook, text: str) -> FaqOutcome:
+    """Map one message to an outcome. Pure."""
+    kind = matching.smalltalk_kind(text)
+    if kind:
+        return FaqOutcome(kind)
+    query = matching.strip_smalltalk(text)
+    ranked = book.matcher.rank(query, limit=5)
+    decision = matching.decide(ranked, book.matcher.params)
+    score = round(ranked[0].score, 4) if ranked else 0.0
+    ids = tuple(r.id for r in decision.top)
+    if decision.kind == "answer":
+        return FaqOutcome("answer", ranked[0].id, ids, score)
+    if decision.kind == "suggest":
+        return FaqOutcome("suggest", None, ids, score)
+    return FaqOutcome("fallback", None, (), score)
+
+
+# ----------------------------------------------------------------------------- replies
+
+def _ask_chip(entry: Entry) -> MessageAction:
+    """A chip that sends the entry's first example question (which maps back to the entry)."""
+    return MessageAction(label=entry.title, text=entry.questions[0])
+
+
+def _menu_chips(book: FaqBook) -> tuple[MessageAction, ...]:
+    chips = [MessageAction(label=MENU_TEXT, text=MENU_TEXT), MessageAction(label=LOST_CHIP_TEXT, text=LOST_CHIP_TEXT)]
+    if any(c.title == HOURS_CATEGORY_TITLE for c in book.categories):
+        chips.append(MessageAction(label=HOURS_CATEGORY_TITLE, text=CATEGORY_PREFIX + HOURS_CATEGORY_TITLE))
+    chips.append(MessageAction(label=CONTACT_TEXT, text=CONTACT_TEXT))
+    return tuple(chips)
+
+
+def _feedback_chips(entry_id: str) -> tuple[PostbackAction, PostbackAction]:
+    return (
+        PostbackAction(label="👍 役に立った", data=f"{FEEDBACK_PREFIX}up:{entry_id}", display_text="👍 役に立った"),
+        PostbackAction(label="👎 役に立たなかった", data=f"{FEEDBACK_PREFIX}down:{entry_id}", display_text="👎 役に立たなかった"),
+    )
+
+
+def _answer_replies(book: FaqBook, entry: Entry, outcome: FaqOutcome) -> list[Reply]:
+    chips: list = [MessageAction(label=a.label, text=a.text) for a in entry.actions]
+    room = QUICK_REPLY_LIMIT - 2 - len(chips)
+    runner_up = [c for c in outcome.candidates[1:2] if c != entry.id and c in book.by_id]
+    related = runner_up + [r for r in entry.related if r not in runner_up]
+    chips += [_ask_chip(book.by_id[r]) for r in related[:room]]
+    chips += _feedback_chips(entry.id)
+    meta = {"faq": "answer", "entry_id": entry.id, "score": outcome.score}
+    if entry.links:
+        content = Buttons(
+            text=entry.answer,
+            actions=tuple(UriAction(label=l.label, uri=l.url) for l in entry.links),
+            quick_replies=tuple(chips),
+        )
+    else:
+        content = Text(entry.answer, quick_replies=tuple(chips))
+    return [Reply(content, meta=meta)]
+
+
+def replies_for(book: FaqBook, outcome: FaqOutcome) -> list[Reply]:
+    """The messages to send for an outcome (one Reply each; quick replies on the last)."""
+    m = book.messages
+    if outcome.kind == "answer" and outcome.entry_id in book.by_id:
+        return _answer_replies(book, book.by_id[outcome.entry_id], outcome)
+    if outcome.kind == "suggest" and outcome.candidates:
+        entries = [book.by_id[c] for c in outcome.candidates if c in book.by_id][:3]
+        lines = "\n".join(f"・{e.title}" for e in entries)
+        chips = [_ask_chip(e) for e in entries] + [
+            MessageAction(label="どれでもない", text=MENU_TEXT),
+        ]
+        meta = {"faq": "suggest", "candidates": [e.id for e in entries], "score": outcome.score}
+        return [Reply(Text(f"{m.suggest.splitlines()[0]}\n{lines}\n" + "\n".join(m.suggest.splitlines()[1:]),
+                           quick_replies=tuple(chips)), meta=meta)]
+    if outcome.kind in ("greeting", "thanks"):
+        text = m.greeting if outcome.kind == "greeting" else m.thanks
+        return [Reply(Text(text, quick_replies=_menu_chips(book)), meta={"faq": outcome.kind})]
+    return [Reply(Text(m.fallback, quick_replies=_menu_chips(book)), meta={"faq": "fallback", "score": outcome.score})]
+
+
+def category_menu(book: FaqBook) -> list[Reply]:
+    chips = [MessageAction(label=c.title, text=CATEGORY_PREFIX + c.title) for c in book.categories]
+    chips = chips[: QUICK_REPLY_LIMIT - 1] + [MessageAction(label=CONTACT_TEXT, text=CONTACT_TEXT)]
+    lines = "\n".join(f"・{c.title}" for c in book.categories)
+    return [Reply(Text(f"{book.messages.menu}\n{lines}", quick_replies=tuple(chips)), meta={"faq": "menu"})]
+
+
+def category_entries(book: FaqBook, category_id: str) -> list[Reply]:
+    cat = book.category(category_id)
+    if cat is None:
+        return category_menu(book)
+    entries = [e for e in book.entries if e.category == category_id]
+    chips = [_ask_chip(e) for e in entries][: QUICK_REPLY_LIMIT - 1]
+    chips.append(MessageAction(label="カテゴリ一覧へ", text=MENU_TEXT))
+    head = book.messages.category.replace("{category}", cat.title)
+    lines = "\n".join(f"・{e.title}" for e in entries)
+    return [Reply(Text(f"{head}\n{lines}", quick_replies=tuple(chips)), meta={"faq": "category", "category": cat.id})]
+
+
+_MENU_WORDS = {matching.normalize(w) for w in (
+    MENU_TEXT, "よくある質問一覧", "質問一覧", "メニュー", "menu", "faq", "カテゴリ", "カテゴリ一覧",
+    "カテゴリー一覧", "一覧", "ヘルプ", "help", "使い方", "何ができる", "何ができますか",
+)}
+
+
+def browse_request(book: FaqBook, text: str) -> BrowseRequest | None:
+    """Recognise 'show me the menu' and 'カテゴリ:<title or id>' texts."""
+    raw = (text or "").strip()
+    for prefix in (CATEGORY_PREFIX, "カテゴリ：", "カテゴリー:", "カテゴリー："):
+        if raw.startswith(prefix):
+            want = matching.normalize(raw[len(prefix):])
+            for c in book.categories:
+                if want in (matching.normalize(c.title), matching.normalize(c.id)):
+                    return BrowseRequest("category", c.id)
+            return BrowseRequest("menu")
+    norm = matching.normalize(raw)
+    if norm in _MENU_WORDS:
+        return BrowseRequest("menu")
+    for c in book.categories:
+        if norm == matching.normalize(c.title):
+            return BrowseRequest("category", c.id)
+    return None
+
+
+def browse_replies(book: FaqBook, request: BrowseRequest) -> list[Reply]:
+    if request.kind == "category" and request.category_id:
+        return category_entries(book, request.category_id)
+    return category_menu(book)
+
+
+def respond(book: FaqBook, text: str) -> list[Reply]:
+    """Everything the FAQ part answers to one text message."""
+    request = browse_request(book, text)
+    if request is not None:
+        return browse_replies(book, request)
+    return replies_for(book, classify(book, text))
+
+
+# ----------------------------------------------------------------------------- feedback
+
+_FEEDBACK = re.compile(rf"^{re.escape(FEEDBACK_PREFIX)}(up|down):([a-z0-9][a-z0-9-]*)$")
+
+
+def parse_feedback(data: str | None) -> tuple[str, str] | None:
+    """'faq:up:<id>' -> (id, 'up'); anything else -> None."""
+    m = _FEEDBACK.match((data or "").strip())
+    return (m.group(2), m.group(1)) if m else None
+
+
+def feedback_replies(book: FaqBook, entry_id: str, vote: str) -> list[Reply]:
+    text = book.messages.feedback_up if vote == "up" else book.messages.feedback_down
+    chips = () if vote == "up" else _menu_chips(book)
+    return [Reply(Text(text, quick_replies=chips), meta={"faq": "feedback", "entry_id": entry_id, "vote": vote})]
+
+
+def reply_texts(replies: Iterable[Reply]) -> list[str]:
+    """Message texts only (labels of buttons and chips left out), as the evaluation reads them."""
+    out = []
+    for r in replies:
+        c = r.content
+        out.append(c.text if isinstance(c, (Text, Buttons)) else c.plain_text())
+    return out
+
+
+# ----------------------------------------------------------------------------- CLI
+
+def main(argv: list[str] | None = None) -> int:
+    args = list(sys.argv[1:] if argv is None else argv)
+    if not args or args[0] in ("-h", "--help"):
+        print("usage: python -m handlers.faq evaluate FILE... | check | ask TEXT")
+        return 2
+    cmd, rest = args[0], args[1:]
+    if cmd == "evaluate":
+        from handlers import faq_eval
+
+        return faq_eval.main(rest)
+    try:
+        book = load_faq()
+    except FaqError as exc:
+        print(exc, file=sys.stderr)
+        return 1
+    if cmd == "check":
+        print(f"ok: {len(book.entries)} entries, {len(book.categories)} categories")
+        return 0
+    if cmd == "ask":
+        text = " ".join(rest)
+        outcome = classify(book, text)
+        print(outcome)
+        for r in book.matcher.rank(matching.strip_smalltalk(text)):
+            print(f"  {r.id:20s} {r.score:.3f} cov={r.coverage:.3f} kw={r.keyword:.3f}")
+        for t in reply_texts(respond(book, text)):
+            print(t)
+        sys.stdout.flush()
+        return 0
+    print(f"unknown command {cmd!r}", file=sys.stderr)
+    return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,193 @@
+"""classify / replies_for / browsing / feedback on the real config."""
+import pytest
+
+from bot.replies import LABEL_LIMIT, QUICK_REPLY_LIMIT, Buttons, MessageAction, PostbackAction, Text, UriAction
+from handlers import faq, faq_eval, matching
+from tests.faq.test_faq_eval_sets import DATA
+
+
+@pytest.fixture(scope="module")
+def book():
+    return faq.load_faq()
+
+
+@pytest.fixture(scope="module")
+def signatures():
+    data = faq_eval.load_set(DATA / "faq_dev.yaml")
+    return sorted({faq_eval.squash(str(w)) for t in data["topics"].values() for w in t["signature"]})
+
+
+def texts(replies):
+    return faq_eval.squash("".join(faq.reply_texts(replies)))
+
+
+def quick(reply):
+    return reply.content.quick_replies
+
+
+def all_replies(book):
+    yield "menu", faq.category_menu(book)
+    for c in book.categories:
+        yield c.id, faq.category_entries(book, c.id)
+    for e in book.entries:
+        yield e.id, faq.replies_for(book, faq.FaqOutcome("answer", e.id, (e.id,), 1.0))
+    for kind in ("fallback", "greeting", "thanks"):
+        yield kind, faq.replies_for(book, faq.FaqOutcome(kind))
+    ids = tuple(e.id for e in book.entries[:3])
+    yield "suggest", faq.replies_for(book, faq.FaqOutcome("suggest", None, ids, 0.4))
+
+
+def test_replies_respect_platform_limits(book):
+    for name, replies in all_replies(book):
+        assert replies, name
+        for r in replies:
+            r.content.contents()  # bot.replies raises on anything the platform would refuse
+            assert len(quick(r)) <= QUICK_REPLY_LIMIT, name
+            for a in quick(r):
+                assert len(a.label) <= LABEL_LIMIT, (name, a.label)
+            assert len(r.content.text) <= 2000, name
+
+
+def test_every_link_is_https(book):
+    for e in book.entries:
+        for link in e.links:
+            assert link.url.startswith("https://"), e.id
+
+
+def test_every_entry_is_reachable_by_its_chip_question(book):
+    for e in book.entries:
+        outcome = faq.classify(book, e.questions[0])
+        assert (outcome.kind, outcome.entry_id) == ("answer", e.id), (e.questions[0], outcome)
+
+
+def test_answer_shape(book):
+    [reply] = faq.replies_for(book, faq.classify(book, "通知をオフにする方法"))
+    assert isinstance(reply.content, Buttons)  # the entry has a help link
+    assert all(isinstance(a, UriAction) and a.uri.startswith("https://") for a in reply.content.actions)
+    chips = quick(reply)
+    assert chips[-2] == PostbackAction("👍 役に立った", "faq:up:snooze", "👍 役に立った")
+    assert chips[-1].data == "faq:down:snooze"
+    for chip in chips[:-2]:  # related-question chips map back to their entries
+        assert isinstance(chip, MessageAction)
+        target = next(e for e in book.entries if e.title == chip.label)
+        assert faq.classify(book, chip.text).entry_id == target.id
+    assert reply.meta["entry_id"] == "snooze"
+
+
+def test_lost_phone_offers_report_chip(book):
+    outcome = faq.classify(book, "スマホを落としちゃった")
+    assert outcome.entry_id == "lost-device"
+    [reply] = faq.replies_for(book, outcome)
+    assert MessageAction(label="紛失を報告する", text="紛失を報告") in quick(reply)
+    assert "ログアウト" in reply.content.text and "パスワード" in reply.content.text
+
+
+def test_fallback_and_smalltalk_hold_at_most_one_signature_word(book, signatures):
+    for kind in ("fallback", "greeting", "thanks"):
+        replies = faq.replies_for(book, faq.FaqOutcome(kind))
+        seen = [w for w in signatures if w in texts(replies)]
+        assert len(seen) <= 1, (kind, seen)
+        labels = [a.label for a in quick(replies[-1])]
+        assert labels == ["よくある質問", "端末をなくした", "通知と勤務時間", "管理者に連絡"]
+    fallback = faq.replies_for(book, faq.FaqOutcome("fallback"))[0].content.text
+    assert book.company["admin_extension"] in fallback and book.company["admin_email"] in fallback
+
+
+@pytest.mark.parametrize("text,kind", [
+    ("おはようございます", "greeting"), ("こんにちは！", "greeting"), ("お疲れ様です", "greeting"),
+    ("ありがとう", "thanks"), ("ありがとうございました！", "thanks"), ("助かりました", "thanks"),
+])
+def test_smalltalk(book, text, kind):
+    assert faq.classify(book, text).kind == kind
+
+
+def test_greeting_with_a_question_answers_the_question(book):
+    outcome = faq.classify(book, "お疲れ様です。スマホをなくしました")
+    assert (outcome.kind, outcome.entry_id) == ("answer", "lost-device")
+
+
+@pytest.mark.parametrize("text", ["今日の天気は？", "ランチどこ行く", "経費精算の方法", "有給を取りたい",
+                                  "会議室の予約", "交通費の申請", "駐車場", "qwerty", "あああ", "", "   ", "!!!"])
+def test_out_of_scope_falls_back(book, text):
+    assert faq.classify(book, text).kind == "fallback"
+
+
+@pytest.mark.parametrize("text,entry", [
+    ("ｽﾏﾎ ﾅｸｼﾀ", "lost-device"), ("ＷＩＦＩ使える？", "office-wifi"), ("無線ＬＡＮある？", "office-wifi"),
+    ("ギガ節約したい", "reduce-data"), ("会社辞めたらアカウントどうなる", "resignation"),
+    ("けいたい盗まれた", "lost-device"), ("置き忘れた", "lost-device"),
+])
+def test_variants_and_synonyms(book, text, entry):
+    assert faq.classify(book, text).entry_id == entry
+
+
+def test_suggest_replies(book, signatures):
+    ids = ("merits-employee", "merits-company")
+    [reply] = faq.replies_for(book, faq.FaqOutcome("suggest", None, ids, 0.4))
+    assert reply.content.text.startswith("もしかして")
+    for i in ids:
+        assert book.entry(i).title in reply.content.text
+    chips = quick(reply)
+    assert [c.label for c in chips[:2]] == [book.entry(i).title for i in ids]
+    assert [faq.classify(book, c.text).entry_id for c in chips[:2]] == list(ids)
+
+
+def test_decide_three_outcomes():
+    p = matching.MatchParams()
+    R = matching.Ranked
+    assert matching.decide([R("a", 1.2, 0.8, 0.4), R("b", 0.3, 0.3, 0)], p).kind == "answer"
+    assert matching.decide([R("a", 0.7, 0.4, 0.3), R("b", 0.68, 0.5, 0.18)], p).kind == "suggest"
+    assert matching.decide([R("a", 0.48, 0.48, 0.0)], p).kind == "suggest"
+    assert matching.decide([R("a", 0.2, 0.2, 0.0)], p).kind == "fallback"
+    assert matching.decide([], p).kind == "fallback"
+
+
+def test_category_browsing(book):
+    assert faq.browse_request(book, "よくある質問") == faq.BrowseRequest("menu")
+    assert faq.browse_request(book, "メニュー") == faq.BrowseRequest("menu")
+    assert faq.browse_request(book, "カテゴリ:通知と勤務時間") == faq.BrowseRequest("category", "hours")
+    assert faq.browse_request(book, "カテゴリ：hours") == faq.BrowseRequest("category", "hours")
+    assert faq.browse_request(book, "通知をオフにしたい") is None
+    [menu] = faq.category_menu(book)
+    labels = [c.label for c in quick(menu)]
+    assert labels[: len(book.categories)] == [c.title for c in book.categories]
+    for chip in quick(menu)[: len(book.categories)]:
+        req = faq.browse_request(book, chip.text)
+        assert req.kind == "category"
+        [listing] = faq.respond(book, chip.text)
+        entries = [e for e in book.entries if e.category == req.category_id]
+        assert [c.label for c in quick(listing)][: len(entries)] == [e.title for e in entries]
+    # the fallback's category chip works too
+    hours_chip = quick(faq.replies_for(book, faq.FaqOutcome("fallback"))[0])[2]
+    assert faq.browse_request(book, hours_chip.text).category_id == "hours"
+
+
+def test_menu_chips_lead_somewhere(book):
+    assert faq.classify(book, "端末をなくした").entry_id == "lost-device"
+    assert faq.classify(book, "管理者に連絡").entry_id == "contact-admin"
+
+
+@pytest.mark.parametrize("data,expected", [
+    ("faq:up:lost-device", ("lost-device", "up")), ("faq:down:snooze", ("snooze", "down")),
+    ("faq:maybe:snooze", None), ("faq:up:", None), ("lost:up:x", None), ("", None), (None, None),
+    ("faq:up:Bad Id", None),
+])
+def test_parse_feedback(data, expected):
+    assert faq.parse_feedback(data) == expected
+
+
+def test_feedback_round_trip(book):
+    [reply] = faq.replies_for(book, faq.classify(book, "ログの保存期間は？"))
+    up, down = quick(reply)[-2:]
+    assert faq.parse_feedback(up.data) == ("log-retention", "up")
+    assert faq.parse_feedback(down.data) == ("log-retention", "down")
+    assert faq.feedback_replies(book, "log-retention", "down")[0].content.text
+
+
+def test_classify_is_fast(book):
+    import time
+
+    start = time.perf_counter()
+    for _ in range(200):
+        faq.classify(book, "紛失したスマホのログインを止めたい")
+    assert (time.perf_counter() - start) / 200 < 0.005  # loose; bench/faq_bench.py has the real figures

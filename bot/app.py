@@ -18,7 +18,8 @@ from bot.webhook import MAX_BODY_BYTES, blueprint
 from bot.worker import Worker, error_reply_from
 from config.settings import Settings, SettingsError, load_settings
 from config.texts import Texts, load_texts
-from handlers import fallback, rooms
+from bot.directory import Directory
+from handlers import admin, fallback, faq_chat, lost_device, rooms
 
 log = logging.getLogger("bot.app")
 
@@ -61,12 +62,35 @@ def build_runtime(settings: Settings, clock=None, client=None) -> Runtime:
     return Runtime(settings=settings, clock=clock, store=store, client=client, texts=texts)
 
 
-def build_routes(runtime: Runtime) -> list[Route]:
+def build_services(runtime: Runtime) -> dict:
+    """Collaborators the handlers use, built once per process."""
+    directory = Directory(runtime.client)
+    config = runtime.settings.config_dir
+    return {
+        "directory": directory,
+        "admins": admin.AdminPolicy(runtime.settings, directory),
+        "faq": faq_chat.FaqLibrary(config / "faq.yaml", config / "company.yaml"),
+        "admin_commands": faq_chat.admin_commands(),
+    }
+
+
+def build_routes() -> list[Route]:
+    """The order is the product's behaviour: first match wins."""
     return [
+        Route("action_result", admin.handle_action_done),
+        Route("admin", admin.handle),
         Route("rooms", rooms.handle),
+        Route("lost_device_conversation", lost_device.handle_conversation),
+        Route("lost_device_found", lost_device.handle_found),
+        Route("lost_device_entry", lost_device.handle_entry),
+        Route("faq_feedback", faq_chat.handle_feedback),
         Route("unsupported", fallback.handle_unsupported),
+        Route("faq", faq_chat.handle),
         Route("fallback", fallback.handle),
     ]
+
+
+PERIODIC_TASKS = [lost_device.expire_idle]
 
 
 def create_app(settings: Settings | None = None, *, clock=None, client=None, start_worker: bool = True) -> Flask:
@@ -78,9 +102,9 @@ def create_app(settings: Settings | None = None, *, clock=None, client=None, sta
             log.critical("%s", exc)
             sys.exit(3)  # gunicorn treats exit code 3 as a boot error and stops instead of respawning
     runtime = build_runtime(settings, clock=clock, client=client)
-    dispatcher = Dispatcher(build_routes(runtime))
-    runtime.worker = Worker(runtime.store, runtime.client, dispatcher, runtime.context, runtime.clock,
-                            error_reply=error_reply_from(runtime.texts))
+    runtime.services.update(build_services(runtime))
+    runtime.worker = Worker(runtime.store, runtime.client, Dispatcher(build_routes()), runtime.context,
+                            runtime.clock, error_reply=error_reply_from(runtime.texts), periodic=PERIODIC_TASKS)
 
     app = Flask(__name__)
     app.config["MAX_CONTENT_LENGTH"] = MAX_BODY_BYTES

@@ -93,7 +93,17 @@ class UnknownEvent:
     issued_time: str | None
 
 
-Event = Union[MessageEvent, PostbackEvent, RoomEvent, UnknownEvent]
+@dataclass(frozen=True)
+class InternalEvent:
+    """Raised by the bot itself (never parsed from a callback), e.g. an account action finished."""
+
+    type: str
+    payload: dict
+    source: Source = Source(None, None, None)
+    issued_time: str | None = None
+
+
+Event = Union[MessageEvent, PostbackEvent, RoomEvent, UnknownEvent, InternalEvent]
 
 ROOM_EVENT_TYPES = ("join", "leave", "joined", "left")
 FILE_KINDS = ("image", "file", "audio", "video")
@@ -183,6 +193,11 @@ def parse_event(body: Any) -> Event:
             raise EventError("'members' must be a list of user ids")
         return RoomEvent(type=kind, source=source, issued_time=issued, members=tuple(members))
     return UnknownEvent(type=kind, source=source, issued_time=issued)
+
+
+def parse_internal(body: dict) -> InternalEvent:
+    payload = {k: v for k, v in body.items() if k != "type"}
+    return InternalEvent(type=str(body["type"]), payload=payload)
 
 
 def is_ignorable(event: Event) -> bool:

@@ -9,6 +9,7 @@ rows are first selected FOR UPDATE SKIP LOCKED so that several processes do not 
 """
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 from contextlib import contextmanager
@@ -124,6 +125,10 @@ class InboxRow:
     attempts: int
     received_at: datetime
 
+    @property
+    def internal(self) -> bool:
+        return self.event_type.startswith("internal/")
+
 
 @dataclass(frozen=True)
 class OutboxRow:
@@ -181,9 +186,11 @@ class Store:
 
     # -- claiming -------------------------------------------------------------------------------
 
-    def _claim(self, table: Table, ready, order_by, owner: str, limit: int, lease_seconds: float) -> list:
+    def claim(self, table: Table, owner: str, limit: int, lease_seconds: float, working: str = "processing",
+              ready=True, order_by=None) -> list:
+        """Claim up to `limit` due rows of a table with status/lease columns; returns the rows."""
         now = self.now()
-        working = "processing" if table is inbox else "sending"
+        order_by = order_by or (table.c.id,)
         claimable = or_(
             and_(table.c.status == "pending", table.c.next_attempt_at <= now),
             and_(table.c.status == working, table.c.lease_until < now),
@@ -225,8 +232,22 @@ class Store:
         except IntegrityError:
             return None
 
+    def add_internal_event(self, conn: Connection, kind: str, payload: dict, key: str) -> None:
+        """An event the bot raises itself (e.g. an account action finished), handled like a callback.
+
+        Stored as event_type "internal/<kind>", which no callback can produce: the webhook only stores
+        the documented event types.
+        """
+        body = json.dumps({"type": kind, **payload}, ensure_ascii=False)
+        digest = hashlib.sha256(f"internal:{key}".encode()).hexdigest()
+        now = self.now()
+        exists = conn.execute(select(inbox.c.id).where(inbox.c.body_hash == digest)).first()
+        if not exists:
+            conn.execute(insert(inbox).values(body_hash=digest, body=body, event_type=f"internal/{kind}",
+                                              received_at=now, status="pending", attempts=0, next_attempt_at=now))
+
     def claim_inbox(self, owner: str, limit: int = 10, lease_seconds: float = 60) -> list[InboxRow]:
-        rows = self._claim(inbox, True, (inbox.c.id,), owner, limit, lease_seconds)
+        rows = self.claim(inbox, owner, limit, lease_seconds)
         return [InboxRow(r.id, r.body, r.event_type, r.attempts, as_aware(r.received_at)) for r in rows]
 
     def finish_inbox(self, conn: Connection, row_id: int, owner: str, status: str = "done",
@@ -277,9 +298,12 @@ class Store:
         return ids
 
     def claim_outbox(self, owner: str, limit: int = 10, lease_seconds: float = 120,
-                     max_priority: int | None = None) -> list[OutboxRow]:
+                     max_priority: int | None = None, min_priority: int | None = None) -> list[OutboxRow]:
         ready = True if max_priority is None else outbox.c.priority <= max_priority
-        rows = self._claim(outbox, ready, (outbox.c.priority, outbox.c.id), owner, limit, lease_seconds)
+        if min_priority is not None:  # the clock process takes only broadcast rows
+            ready = and_(ready, outbox.c.priority >= min_priority)
+        rows = self.claim(outbox, owner, limit, lease_seconds, working="sending", ready=ready,
+                          order_by=(outbox.c.priority, outbox.c.id))
         return [
             OutboxRow(r.id, r.recipient_kind, r.recipient_id, json.loads(r.contents), r.parts_sent, r.priority,
                       r.urgent, r.must_deliver, r.attempts, as_aware(r.expires_at), r.origin)

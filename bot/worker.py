@@ -21,9 +21,10 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from bot.client import ApiError
 from bot.dispatcher import Context, Dispatcher
-from bot.events import Event, describe, parse_event
+from bot.events import Event, describe, parse_event, parse_internal
 from bot.replies import Recipient, Reply, Text
-from bot.store import OutgoingMessage, OutboxRow, Store
+from bot import records
+from bot.store import OutgoingMessage, OutboxRow, Store, as_aware
 
 log = logging.getLogger("bot.worker")
 
@@ -32,6 +33,7 @@ PRIORITY_NOTICE = 1  # messages to others caused by an event (admin notices)
 PRIORITY_BROADCAST = 9  # scheduled reminders: only what interactive traffic leaves
 
 INBOX_MAX_ATTEMPTS = 3
+ACCOUNT_STEPS = {"force_logout": "force_logout", "suspend": "suspend", "unsuspend": "unsuspend"}
 ANSWER_TTL = timedelta(hours=1)  # a stale answer is worth less than silence
 MUST_DELIVER_TTL = timedelta(days=3)
 
@@ -83,7 +85,7 @@ class Worker:
     def __init__(self, store: Store, client, dispatcher: Dispatcher, make_context: Callable[..., Context],
                  clock, owner: str | None = None, poll_seconds: float = 0.5, lease_seconds: float = 60.0,
                  send_wait_seconds: float = 2.0, error_reply: Callable[[], Reply] | None = None,
-                 send_gate: Callable[[OutboxRow], bool] | None = None):
+                 periodic: list[Callable] | None = None, periodic_seconds: float = 15.0):
         self.store = store
         self.client = client
         self.dispatcher = dispatcher
@@ -94,7 +96,9 @@ class Worker:
         self.lease_seconds = lease_seconds
         self.send_wait_seconds = send_wait_seconds
         self.error_reply = error_reply
-        self.send_gate = send_gate
+        self.periodic = periodic or []
+        self.periodic_seconds = periodic_seconds
+        self._last_periodic = 0.0
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -137,7 +141,63 @@ class Worker:
                 self._wake.clear()
 
     def run_once(self) -> int:
-        return self.process_inbox() + self.drain_outbox()
+        return self.run_periodic() + self.process_inbox() + self.run_account_actions() + self.drain_outbox()
+
+    # -- periodic housekeeping (expiring idle conversations...) ----------------------------------
+
+    def run_periodic(self, force: bool = False) -> int:
+        """Run each periodic task (tx, context) -> replies, at most every `periodic_seconds`."""
+        if not self.periodic or (not force and time.monotonic() - self._last_periodic < self.periodic_seconds):
+            return 0
+        self._last_periodic = time.monotonic()
+        produced = 0
+        for task in self.periodic:
+            with self.store.transaction() as tx:
+                replies = task(self.make_context(tx))
+                self.store.enqueue(tx, to_outgoing(replies, None, f"periodic:{task.__name__}"))
+                produced += len(replies)
+        return produced
+
+    # -- account actions (force logout, suspend, unsuspend) --------------------------------------
+
+    def run_account_actions(self, limit: int = 5) -> int:
+        rows = self.store.claim(records.account_actions, self.owner, limit, lease_seconds=120)
+        for row in rows:
+            self._run_account_action(row)
+        return len(rows)
+
+    def _run_account_action(self, row) -> None:
+        """Call each remaining step once; record each result; hand the outcome back as an event.
+
+        A retryable failure (timeout, 5xx, 429) is retried with backoff until `give_up_at`; after that
+        the step is recorded as "unknown", because a timed-out call may or may not have taken effect.
+        """
+        steps = json.loads(row.steps)
+        results = json.loads(row.results)
+        for step in steps[len(results):]:
+            try:
+                getattr(self.client, ACCOUNT_STEPS[step])(row.target_user_id)
+            except ApiError as exc:
+                if exc.retryable and self.clock.now() < as_aware(row.give_up_at):
+                    delay = exc.retry_after if exc.status == 429 and exc.retry_after else backoff_seconds(row.attempts)
+                    log.warning("account action id=%s %s: %s %s, retry in %.1fs", row.id, step, exc.status,
+                                exc.code, delay)
+                    with self.store.transaction() as tx:
+                        records.save_action_progress(tx, row.id, self.owner, results,
+                                                     self.clock.now() + timedelta(seconds=delay))
+                    return
+                results.append({"step": step, "ok": None if exc.retryable else False, "status": exc.status,
+                                "code": exc.code})
+                break
+            results.append({"step": step, "ok": True})
+            with self.store.transaction() as tx:
+                records.save_action_progress(tx, row.id, self.owner, results)
+        log.info("account action id=%s %s finished: %s", row.id, row.kind,
+                 ", ".join(f"{r['step']}={'ok' if r['ok'] else r.get('status') or 'unknown'}" for r in results))
+        with self.store.transaction() as tx:
+            records.finish_account_action(tx, row.id, self.owner, results)
+            self.store.add_internal_event(tx, "account_action_done", {"actionId": row.id}, f"action:{row.id}")
+        self.wake()
 
     def run_until_idle(self, max_passes: int = 100) -> None:
         """For tests and tools: work until nothing is due."""
@@ -155,7 +215,9 @@ class Worker:
 
     def _process_row(self, row) -> None:
         started = time.monotonic()
-        event = parse_event(json.loads(row.body))  # verified and parsed once already at the webhook
+        body = json.loads(row.body)
+        # Callbacks were verified and parsed once already at the webhook; internal events are ours.
+        event = parse_internal(body) if row.internal else parse_event(body)
         origin = f"inbox:{row.id}"
         try:
             with self.store.transaction() as tx:

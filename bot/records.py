@@ -1,0 +1,302 @@
+"""Business records kept by the bot: conversations, lost-device reports, confirmations, account
+actions and the audit log. Functions take the caller's connection, so a handler's writes commit
+together with its replies (see bot/worker.py).
+
+Report details are personal data: they live here and in messages to the reporter and the
+administrators, never in logs.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import Column, DateTime, Float, Integer, String, Table, Text, desc, func, insert, select, update
+from sqlalchemy.engine import Connection
+
+from bot.store import Id, as_aware, metadata, utc_naive  # noqa: F401  (as_aware re-exported)
+
+conversations = Table(
+    "conversations", metadata,
+    Column("user_id", String(200), primary_key=True),
+    Column("flow", String(32), nullable=False),
+    Column("step", String(32), nullable=False),
+    Column("data", Text, nullable=False),
+    Column("channel_id", String(200)),
+    Column("updated_at", DateTime, nullable=False),
+    Column("expires_at", DateTime, nullable=False),
+)
+
+reports = Table(
+    "reports", metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("reporter_id", String(200), nullable=False),
+    Column("reporter_name", String(200)),
+    Column("device", String(100), nullable=False),
+    Column("lost_when_where", Text, nullable=False),
+    Column("screen_lock", String(32), nullable=False),
+    Column("notes", Text, nullable=False),
+    Column("status", String(16), nullable=False),  # open, locked_out, found, resolved
+    Column("created_at", DateTime, nullable=False),
+    Column("updated_at", DateTime, nullable=False),
+    Column("closed_by", String(200)),
+    Column("close_note", Text),
+)
+
+confirmations = Table(
+    "confirmations", metadata,
+    Column("token", String(64), primary_key=True),
+    Column("action", String(16), nullable=False),
+    Column("admin_id", String(200), nullable=False),
+    Column("target_user_id", String(200), nullable=False),
+    Column("target_label", String(300), nullable=False),
+    Column("reason", Text),
+    Column("report_id", Id),
+    Column("reply_kind", String(8), nullable=False),
+    Column("reply_id", String(200), nullable=False),
+    Column("created_at", DateTime, nullable=False),
+    Column("expires_at", DateTime, nullable=False),
+    Column("used_at", DateTime),
+)
+
+account_actions = Table(
+    "account_actions", metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("kind", String(16), nullable=False),  # lockout, logout, unlock
+    Column("target_user_id", String(200), nullable=False),
+    Column("target_label", String(300), nullable=False),
+    Column("steps", Text, nullable=False),  # JSON list of client methods, in order
+    Column("results", Text, nullable=False),  # JSON list of {step, ok, status, code}
+    Column("requested_by", String(200), nullable=False),
+    Column("reason", Text),
+    Column("report_id", Id),
+    Column("reply_kind", String(8), nullable=False),
+    Column("reply_id", String(200), nullable=False),
+    Column("created_at", DateTime, nullable=False),
+    Column("give_up_at", DateTime, nullable=False),
+    Column("status", String(16), nullable=False),  # pending, processing, done
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("next_attempt_at", DateTime, nullable=False),
+    Column("lease_owner", String(64)),
+    Column("lease_until", DateTime),
+)
+
+audit_log = Table(
+    "audit_log", metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("at", DateTime, nullable=False),
+    Column("actor_id", String(200), nullable=False),
+    Column("action", String(40), nullable=False),
+    Column("target", String(300)),
+    Column("report_id", Id),
+    Column("result", String(300), nullable=False),
+)
+
+
+faq_questions = Table(
+    "faq_questions", metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("at", DateTime, nullable=False),
+    Column("user_id", String(200), nullable=False),
+    Column("text", Text, nullable=False),
+    Column("outcome", String(16), nullable=False),  # answer, suggest, fallback, greeting, thanks
+    Column("entry_id", String(100)),
+    Column("score", Float, nullable=False),
+)
+
+faq_feedback = Table(
+    "faq_feedback", metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("at", DateTime, nullable=False),
+    Column("user_id", String(200), nullable=False),
+    Column("entry_id", String(100), nullable=False),
+    Column("vote", String(8), nullable=False),
+)
+
+
+def report_number(report_id: int) -> str:
+    return f"R-{report_id:04d}"
+
+
+def parse_report_number(text: str) -> int | None:
+    value = text.strip().upper().removeprefix("R-").removeprefix("R")
+    return int(value) if value.isdigit() and int(value) > 0 else None
+
+
+# -- conversations ------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Conversation:
+    user_id: str
+    flow: str
+    step: str
+    data: dict
+    channel_id: str | None
+    expires_at: datetime
+
+
+def get_conversation(tx: Connection, user_id: str) -> Conversation | None:
+    row = tx.execute(select(conversations).where(conversations.c.user_id == user_id)).first()
+    if row is None:
+        return None
+    return Conversation(row.user_id, row.flow, row.step, json.loads(row.data), row.channel_id,
+                        as_aware(row.expires_at))
+
+
+def save_conversation(tx: Connection, user_id: str, flow: str, step: str, data: dict, now: datetime,
+                      idle: timedelta, channel_id: str | None = None) -> None:
+    values = dict(flow=flow, step=step, data=json.dumps(data, ensure_ascii=False), channel_id=channel_id,
+                  updated_at=utc_naive(now), expires_at=utc_naive(now + idle))
+    changed = tx.execute(update(conversations).where(conversations.c.user_id == user_id).values(**values))
+    if changed.rowcount == 0:
+        tx.execute(insert(conversations).values(user_id=user_id, **values))
+
+
+def end_conversation(tx: Connection, user_id: str) -> None:
+    tx.execute(conversations.delete().where(conversations.c.user_id == user_id))
+
+
+def take_expired_conversations(tx: Connection, now: datetime, limit: int = 50) -> list[Conversation]:
+    rows = list(tx.execute(select(conversations).where(conversations.c.expires_at < utc_naive(now)).limit(limit)))
+    taken = []
+    for row in rows:
+        gone = tx.execute(conversations.delete().where(conversations.c.user_id == row.user_id,
+                                                       conversations.c.expires_at == row.expires_at))
+        if gone.rowcount == 1:
+            taken.append(Conversation(row.user_id, row.flow, row.step, json.loads(row.data), row.channel_id,
+                                      as_aware(row.expires_at)))
+    return taken
+
+
+# -- reports ------------------------------------------------------------------------------------
+
+def create_report(tx: Connection, reporter_id: str, reporter_name: str | None, device: str, when_where: str,
+                  screen_lock: str, notes: str, now: datetime) -> int:
+    result = tx.execute(insert(reports).values(
+        reporter_id=reporter_id, reporter_name=reporter_name, device=device, lost_when_where=when_where,
+        screen_lock=screen_lock, notes=notes, status="open", created_at=utc_naive(now), updated_at=utc_naive(now)))
+    return int(result.inserted_primary_key[0])
+
+
+def get_report(tx: Connection, report_id: int):
+    return tx.execute(select(reports).where(reports.c.id == report_id)).first()
+
+
+def list_reports(tx: Connection, only_open: bool, limit: int = 20) -> list:
+    query = select(reports).order_by(desc(reports.c.id)).limit(limit)
+    if only_open:
+        query = query.where(reports.c.status.in_(("open", "locked_out", "found")))
+    return list(tx.execute(query))
+
+
+def open_report_for(tx: Connection, user_id: str):
+    return tx.execute(select(reports).where(reports.c.reporter_id == user_id,
+                                            reports.c.status.in_(("open", "locked_out")))
+                      .order_by(desc(reports.c.id))).first()
+
+
+def set_report_status(tx: Connection, report_id: int, status: str, now: datetime, by: str | None = None,
+                      note: str | None = None) -> None:
+    values = dict(status=status, updated_at=utc_naive(now))
+    if by is not None:
+        values.update(closed_by=by, close_note=note)
+    tx.execute(update(reports).where(reports.c.id == report_id).values(**values))
+
+
+# -- confirmations --------------------------------------------------------------------------------
+
+def create_confirmation(tx: Connection, token: str, action: str, admin_id: str, target_user_id: str,
+                        target_label: str, reason: str | None, report_id: int | None, reply_kind: str,
+                        reply_id: str, now: datetime, ttl: timedelta) -> None:
+    tx.execute(insert(confirmations).values(
+        token=token, action=action, admin_id=admin_id, target_user_id=target_user_id, target_label=target_label,
+        reason=reason, report_id=report_id, reply_kind=reply_kind, reply_id=reply_id,
+        created_at=utc_naive(now), expires_at=utc_naive(now + ttl)))
+
+
+def get_confirmation(tx: Connection, token: str):
+    return tx.execute(select(confirmations).where(confirmations.c.token == token)).first()
+
+
+def use_confirmation(tx: Connection, token: str, now: datetime) -> bool:
+    """Mark a confirmation used; False when it was already used (a second press)."""
+    result = tx.execute(update(confirmations).where(confirmations.c.token == token,
+                                                    confirmations.c.used_at.is_(None))
+                        .values(used_at=utc_naive(now)))
+    return result.rowcount == 1
+
+
+# -- account actions ------------------------------------------------------------------------------
+
+def queue_account_action(tx: Connection, kind: str, steps: list[str], target_user_id: str, target_label: str,
+                         requested_by: str, reason: str | None, report_id: int | None, reply_kind: str,
+                         reply_id: str, now: datetime, give_up_after: timedelta) -> int:
+    result = tx.execute(insert(account_actions).values(
+        kind=kind, target_user_id=target_user_id, target_label=target_label, steps=json.dumps(steps),
+        results="[]", requested_by=requested_by, reason=reason, report_id=report_id, reply_kind=reply_kind,
+        reply_id=reply_id, created_at=utc_naive(now), give_up_at=utc_naive(now + give_up_after),
+        status="pending", attempts=0, next_attempt_at=utc_naive(now)))
+    return int(result.inserted_primary_key[0])
+
+
+def save_action_progress(tx: Connection, action_id: int, owner: str, results: list,
+                         retry_at: datetime | None = None) -> None:
+    """Record the steps done so far (a crash does not repeat them); optionally hand the row back."""
+    values = {"results": json.dumps(results)}
+    if retry_at is not None:
+        values.update(status="pending", lease_owner=None, lease_until=None, next_attempt_at=utc_naive(retry_at))
+    tx.execute(update(account_actions).where(account_actions.c.id == action_id,
+                                             account_actions.c.lease_owner == owner).values(**values))
+
+
+def finish_account_action(tx: Connection, action_id: int, owner: str, results: list) -> None:
+    tx.execute(update(account_actions).where(account_actions.c.id == action_id,
+                                             account_actions.c.lease_owner == owner)
+               .values(status="done", results=json.dumps(results), lease_owner=None, lease_until=None))
+
+
+def get_account_action(tx: Connection, action_id: int):
+    return tx.execute(select(account_actions).where(account_actions.c.id == action_id)).first()
+
+
+# -- audit ----------------------------------------------------------------------------------------
+
+def audit(tx: Connection, now: datetime, actor_id: str, action: str, result: str, target: str | None = None,
+          report_id: int | None = None) -> None:
+    tx.execute(insert(audit_log).values(at=utc_naive(now), actor_id=actor_id, action=action,
+                                        target=target[:300] if target else None, report_id=report_id,
+                                        result=result[:300]))
+
+
+def recent_audit(tx: Connection, limit: int) -> list:
+    return list(tx.execute(select(audit_log).order_by(desc(audit_log.c.id)).limit(limit)))
+
+
+def count_reports(tx: Connection) -> int:
+    return tx.execute(select(func.count()).select_from(reports)).scalar_one()
+
+
+# -- FAQ ------------------------------------------------------------------------------------------
+
+def record_question(tx: Connection, now: datetime, user_id: str, text: str, outcome: str,
+                    entry_id: str | None, score: float) -> None:
+    tx.execute(insert(faq_questions).values(at=utc_naive(now), user_id=user_id, text=text[:1000], outcome=outcome,
+                                            entry_id=entry_id, score=float(score)))
+
+
+def record_feedback(tx: Connection, now: datetime, user_id: str, entry_id: str, vote: str) -> None:
+    tx.execute(insert(faq_feedback).values(at=utc_naive(now), user_id=user_id, entry_id=entry_id, vote=vote))
+
+
+def unanswered_questions(tx: Connection, limit: int) -> list:
+    return list(tx.execute(select(faq_questions).where(faq_questions.c.outcome.in_(("fallback", "suggest")))
+                           .order_by(desc(faq_questions.c.id)).limit(limit)))
+
+
+def feedback_summary(tx: Connection, limit: int) -> list:
+    """Entries by 👎 count (most first), with their 👍 count."""
+    down = func.sum(func.cast(faq_feedback.c.vote == "down", Integer))
+    up = func.sum(func.cast(faq_feedback.c.vote == "up", Integer))
+    return list(tx.execute(select(faq_feedback.c.entry_id, down.label("down"), up.label("up"))
+                           .group_by(faq_feedback.c.entry_id).order_by(desc("down"), faq_feedback.c.entry_id)
+                           .limit(limit)))

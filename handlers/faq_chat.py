@@ -1,0 +1,124 @@
+"""The FAQ in the talk: answering text, recording what was asked, 👍/👎, and the admin commands
+to see unanswered questions and feedback and to reload the FAQ without a restart.
+
+The matching and the content live in handlers/faq.py and config/faq.yaml; this module connects them
+to events and storage.
+"""
+from __future__ import annotations
+
+import logging
+import threading
+from pathlib import Path
+
+from bot import records
+from bot.events import MessageEvent, PostbackEvent, TextContent
+from bot.replies import Reply, Text
+from handlers import faq
+
+log = logging.getLogger("handlers.faq")
+
+
+class FaqLibrary:
+    """Holds the FAQ in service. A reload that fails keeps the previous book and says why."""
+
+    def __init__(self, faq_path: Path, company_path: Path):
+        self.faq_path = faq_path
+        self.company_path = company_path
+        self._lock = threading.Lock()
+        self.book = faq.load_faq(faq_path, company_path)  # at start, a bad file stops the process
+
+    def reload(self) -> tuple[bool, str]:
+        try:
+            book = faq.load_faq(self.faq_path, self.company_path)
+        except faq.FaqError as exc:
+            log.warning("FAQ reload refused: %d problem(s)", len(exc.errors))
+            return False, "\n".join(exc.errors[:10])
+        with self._lock:
+            self.book = book
+        log.info("FAQ reloaded: %d entries", len(book.entries))
+        return True, f"{len(book.entries)}"
+
+
+def _library(ctx) -> FaqLibrary:
+    return ctx.services["faq"]
+
+
+def handle_feedback(event, ctx):
+    data = event.data if isinstance(event, PostbackEvent) else None
+    if isinstance(event, MessageEvent) and isinstance(event.content, TextContent):
+        data = event.content.postback
+    vote = faq.parse_feedback(data)
+    if vote is None:
+        return None
+    entry_id, direction = vote
+    book = _library(ctx).book
+    if entry_id not in book.by_id:
+        return []
+    records.record_feedback(ctx.tx, ctx.now, event.source.user_id, entry_id, direction)
+    return faq.feedback_replies(book, entry_id, direction)
+
+
+def handle(event, ctx):
+    if not (isinstance(event, MessageEvent) and isinstance(event.content, TextContent)):
+        return None
+    text = event.content.text
+    if not text.strip():
+        return None
+    book = _library(ctx).book
+    replies = faq.respond(book, text)
+    meta = replies[0].meta if replies else {}
+    outcome = meta.get("faq")
+    if outcome in ("answer", "suggest", "fallback"):
+        records.record_question(ctx.tx, ctx.now, event.source.user_id, text, outcome, meta.get("entry_id"),
+                                meta.get("score", 0.0))
+    return replies
+
+
+# -- admin commands -------------------------------------------------------------------------------
+
+def _count(args, default: int = 20) -> int:
+    try:
+        return max(1, min(50, int(args[0]))) if args else default
+    except ValueError:
+        return default
+
+
+def unanswered_command(args, event, ctx):
+    rows = records.unanswered_questions(ctx.tx, _count(args))
+    if not rows:
+        return [Reply(Text(ctx.texts("faq_admin.unanswered_empty")))]
+    lines = [ctx.texts("faq_admin.unanswered_header", count=len(rows))]
+    for row in rows:
+        when = records.as_aware(row.at).astimezone(ctx.settings.tz).strftime("%m/%d %H:%M")
+        kind = ctx.texts(f"faq_admin.outcome_{row.outcome}")
+        lines.append(f"{when} [{kind}] {row.text[:80]}")
+    return [Reply(Text("\n".join(lines)))]
+
+
+def feedback_command(args, event, ctx):
+    rows = records.feedback_summary(ctx.tx, _count(args))
+    if not rows:
+        return [Reply(Text(ctx.texts("faq_admin.feedback_empty")))]
+    book = _library(ctx).book
+    lines = [ctx.texts("faq_admin.feedback_header")]
+    for row in rows:
+        title = book.by_id[row.entry_id].title if row.entry_id in book.by_id else row.entry_id
+        lines.append(f"👎{row.down or 0} 👍{row.up or 0} {title}（{row.entry_id}）")
+    return [Reply(Text("\n".join(lines)))]
+
+
+def faq_command(args, event, ctx):
+    if not args or args[0].lower() != "reload":
+        return [Reply(Text(ctx.texts("admin.usage", usage="/faq reload")))]
+    ok, detail = _library(ctx).reload()
+    if ok:
+        return [Reply(Text(ctx.texts("faq_admin.reloaded", count=detail)))]
+    return [Reply(Text(ctx.texts("faq_admin.reload_refused", errors=detail)))]
+
+
+def admin_commands() -> dict:
+    return {
+        "unanswered": (unanswered_command, "/unanswered [件数] … 答えられなかった質問"),
+        "feedback": (feedback_command, "/feedback … 👍/👎 の集計"),
+        "faq": (faq_command, "/faq reload … FAQ ファイルの再読み込み"),
+    }

@@ -93,6 +93,13 @@ def build_routes() -> list[Route]:
 PERIODIC_TASKS = [lost_device.expire_idle]
 
 
+def persistent_menu(texts):
+    def register_persistent_menu(client) -> None:
+        labels = [texts(f"persistent_menu.{key}") for key in ("faq", "lost", "hours", "help")]
+        client.set_persistent_menu([{"type": "message", "label": label} for label in labels])
+    return register_persistent_menu
+
+
 def create_app(settings: Settings | None = None, *, clock=None, client=None, start_worker: bool = True) -> Flask:
     configure_logging()
     if settings is None:
@@ -104,7 +111,8 @@ def create_app(settings: Settings | None = None, *, clock=None, client=None, sta
     runtime = build_runtime(settings, clock=clock, client=client)
     runtime.services.update(build_services(runtime))
     runtime.worker = Worker(runtime.store, runtime.client, Dispatcher(build_routes()), runtime.context,
-                            runtime.clock, error_reply=error_reply_from(runtime.texts), periodic=PERIODIC_TASKS)
+                            runtime.clock, error_reply=error_reply_from(runtime.texts), periodic=PERIODIC_TASKS,
+                            startup_calls=[persistent_menu(runtime.texts)])
 
     app = Flask(__name__)
     app.config["MAX_CONTENT_LENGTH"] = MAX_BODY_BYTES

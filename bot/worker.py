@@ -85,7 +85,8 @@ class Worker:
     def __init__(self, store: Store, client, dispatcher: Dispatcher, make_context: Callable[..., Context],
                  clock, owner: str | None = None, poll_seconds: float = 0.5, lease_seconds: float = 60.0,
                  send_wait_seconds: float = 2.0, error_reply: Callable[[], Reply] | None = None,
-                 periodic: list[Callable] | None = None, periodic_seconds: float = 15.0):
+                 periodic: list[Callable] | None = None, periodic_seconds: float = 15.0,
+                 startup_calls: list[Callable] | None = None):
         self.store = store
         self.client = client
         self.dispatcher = dispatcher
@@ -99,6 +100,7 @@ class Worker:
         self.periodic = periodic or []
         self.periodic_seconds = periodic_seconds
         self._last_periodic = 0.0
+        self.startup_calls = list(startup_calls or [])
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -147,9 +149,10 @@ class Worker:
 
     def run_periodic(self, force: bool = False) -> int:
         """Run each periodic task (tx, context) -> replies, at most every `periodic_seconds`."""
-        if not self.periodic or (not force and time.monotonic() - self._last_periodic < self.periodic_seconds):
+        if not (self.periodic or self.startup_calls) or (not force and time.monotonic() - self._last_periodic < self.periodic_seconds):
             return 0
         self._last_periodic = time.monotonic()
+        self._run_startup_calls()
         produced = 0
         for task in self.periodic:
             with self.store.transaction() as tx:
@@ -157,6 +160,17 @@ class Worker:
                 self.store.enqueue(tx, to_outgoing(replies, None, f"periodic:{task.__name__}"))
                 produced += len(replies)
         return produced
+
+    def _run_startup_calls(self) -> None:
+        """API set-up done once per process (the persistent menu); retried until it succeeds."""
+        for call in list(self.startup_calls):
+            try:
+                call(self.client)
+            except ApiError as exc:
+                log.warning("start-up call %s failed (%s %s); will retry", call.__name__, exc.status, exc.code)
+                continue
+            self.startup_calls.remove(call)
+            log.info("start-up call %s done", call.__name__)
 
     # -- account actions (force logout, suspend, unsuspend) --------------------------------------
 

@@ -36,7 +36,12 @@ def test_procfile_web_answers_signed_messages_and_refuses_unsigned(keypair, tmp_
                                             "X-WORKS-Signature": signature.sign("guessed-secret", raw)})
             assert (unsigned.status_code, forged.status_code) == (401, 401)
             time.sleep(1.0)  # give a (wrongly) stored event time to be answered
-            assert len(emulator.calls()) == calls_before
+            later = [c["path"] for c in emulator.calls()[calls_before:]]
+            # Each web worker sets the menu once at start (with its own token); nothing else may happen.
+            assert all(p.endswith(("/persistentmenu", "/token")) for p in later), later
             assert len(emulator.bot_messages(user_id=TANAKA)) == len(replies)
+            menu = emulator.info()["persistentMenu"]
+            assert [a["label"] for a in menu["content"]["actions"]] == ["よくある質問", "端末をなくした", "通知と勤務時間",
+                                                                         "ヘルプ"]
         log = (tmp_path / "web.log").read_text()
         assert "test-bot-secret" not in log and "BEGIN PRIVATE KEY" not in log

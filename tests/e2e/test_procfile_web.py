@@ -41,7 +41,7 @@ def test_procfile_web_answers_signed_messages_and_refuses_unsigned(keypair, tmp_
             assert all(p.endswith(("/persistentmenu", "/token")) for p in later), later
             assert len(emulator.bot_messages(user_id=TANAKA)) == len(replies)
             menu = emulator.info()["persistentMenu"]
-            assert [a["label"] for a in menu["content"]["actions"]] == ["よくある質問", "端末をなくした", "通知と勤務時間",
+            assert [a["label"] for a in menu["actions"]] == ["よくある質問", "端末をなくした", "通知と勤務時間",
                                                                          "ヘルプ"]
         log = (tmp_path / "web.log").read_text()
         assert "test-bot-secret" not in log and "BEGIN PRIVATE KEY" not in log

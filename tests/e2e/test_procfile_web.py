@@ -8,7 +8,8 @@ from bot import signature
 from emulator.directory import SEED_USERS
 from emulator.testing import running_emulator
 from tests.conftest import BOT_ID
-from tests.stack import emulator_config, free_port, serve_procfile_web, stack_env
+from demo.stack import free_port
+from tests.stack import emulator_config, serve_procfile_web, stack_env
 
 TANAKA = SEED_USERS["tanaka"].user_id
 

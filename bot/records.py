@@ -135,12 +135,14 @@ class Conversation:
     expires_at: datetime
 
 
-def get_conversation(tx: Connection, user_id: str) -> Conversation | None:
-    row = tx.execute(select(conversations).where(conversations.c.user_id == user_id)).first()
-    if row is None:
-        return None
+def _conversation(row) -> Conversation:
     return Conversation(row.user_id, row.flow, row.step, json.loads(row.data), row.channel_id,
                         as_aware(row.expires_at))
+
+
+def get_conversation(tx: Connection, user_id: str) -> Conversation | None:
+    row = tx.execute(select(conversations).where(conversations.c.user_id == user_id)).first()
+    return None if row is None else _conversation(row)
 
 
 def save_conversation(tx: Connection, user_id: str, flow: str, step: str, data: dict, now: datetime,
@@ -163,8 +165,7 @@ def take_expired_conversations(tx: Connection, now: datetime, limit: int = 50) -
         gone = tx.execute(conversations.delete().where(conversations.c.user_id == row.user_id,
                                                        conversations.c.expires_at == row.expires_at))
         if gone.rowcount == 1:
-            taken.append(Conversation(row.user_id, row.flow, row.step, json.loads(row.data), row.channel_id,
-                                      as_aware(row.expires_at)))
+            taken.append(_conversation(row))
     return taken
 
 
@@ -300,3 +301,21 @@ def feedback_summary(tx: Connection, limit: int) -> list:
     return list(tx.execute(select(faq_feedback.c.entry_id, down.label("down"), up.label("up"))
                            .group_by(faq_feedback.c.entry_id).order_by(desc("down"), faq_feedback.c.entry_id)
                            .limit(limit)))
+
+
+# -- retention ------------------------------------------------------------------------------------
+
+def purge_personal_data(tx: Connection, cutoff: datetime) -> dict[str, int]:
+    """Delete what is older than the retention cutoff: FAQ questions and feedback, closed reports,
+    expired confirmations and finished account actions. Open reports and the audit log (ids and
+    results only, no report details) are kept."""
+    cut = utc_naive(cutoff)
+    return {
+        "faq_questions": tx.execute(faq_questions.delete().where(faq_questions.c.at < cut)).rowcount,
+        "faq_feedback": tx.execute(faq_feedback.delete().where(faq_feedback.c.at < cut)).rowcount,
+        "reports": tx.execute(reports.delete().where(reports.c.updated_at < cut,
+                                                     reports.c.status.in_(("resolved", "found")))).rowcount,
+        "confirmations": tx.execute(confirmations.delete().where(confirmations.c.expires_at < cut)).rowcount,
+        "account_actions": tx.execute(account_actions.delete().where(account_actions.c.created_at < cut,
+                                                                     account_actions.c.status == "done")).rowcount,
+    }

@@ -7,6 +7,7 @@ those tests skip with the reason.
 from __future__ import annotations
 
 import os
+import uuid
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -57,31 +58,28 @@ def _postgres_url() -> str:
     return os.environ.get("TEST_DATABASE_URL", DEFAULT_PG_URL)
 
 
-def _reset_postgres(url: str) -> None:
-    engine = create_engine(normalise_database_url(url))
-    with engine.begin() as conn:
-        meta = MetaData()
-        meta.reflect(conn)
-        meta.drop_all(conn)
-        conn.execute(text("DROP TABLE IF EXISTS alembic_version"))
-    engine.dispose()
-
-
 @pytest.fixture(scope="session")
-def postgres_url() -> str:
+def postgres_url():
+    """A schema of its own in the test database, so that test runs side by side do not collide."""
     url = _postgres_url()
     try:
         engine = create_engine(normalise_database_url(url))
         with engine.connect() as conn:
             conn.execute(text("SELECT 1"))
-        engine.dispose()
     except Exception as exc:  # unreachable server: a failure in CI, a skip elsewhere
         if os.environ.get("CI", "").lower() == "true":
             pytest.fail(f"PostgreSQL at {url} is required in CI but cannot be reached: {exc}")
         pytest.skip(f"PostgreSQL at {url} is not reachable ({type(exc).__name__}); set TEST_DATABASE_URL to run")
-    _reset_postgres(url)
-    upgrade(normalise_database_url(url))
-    return url
+    schema = f"test_{uuid.uuid4().hex[:12]}"
+    with engine.begin() as conn:
+        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+    separator = "&" if "?" in url else "?"
+    scoped = f"{url}{separator}options=-csearch_path%3D{schema}"
+    upgrade(normalise_database_url(scoped))
+    yield scoped
+    with engine.begin() as conn:
+        conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+    engine.dispose()
 
 
 def _truncate(url: str) -> None:

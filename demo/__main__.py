@@ -12,6 +12,7 @@ import argparse
 import os
 import secrets
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -121,9 +122,24 @@ def stop_all(processes: list[subprocess.Popen]) -> None:
             os.killpg(process.pid, signal.SIGKILL)
 
 
+def port_in_use(port: int) -> bool:
+    with socket.socket() as s:
+        return s.connect_ex(("127.0.0.1", port)) == 0
+
+
+def _stop_on_sigterm(_signum, _frame):
+    raise KeyboardInterrupt  # same clean shutdown as Ctrl-C: the children are stopped in `finally`
+
+
 def run(live: bool, bot_port: int, emulator_port: int) -> int:
     procfile = procfile_commands()
     processes: list[subprocess.Popen] = []
+    busy = [p for p in ([bot_port] if live else [bot_port, emulator_port]) if port_in_use(p)]
+    if busy:
+        print(f"port {', '.join(map(str, busy))} is already in use (another `make run`?); "
+              "stop it or choose other ports: python -m demo --port N --emulator-port M", file=sys.stderr)
+        return 1
+    signal.signal(signal.SIGTERM, _stop_on_sigterm)
     if live:
         env = dict(os.environ)
         env.setdefault("PORT", str(bot_port))

@@ -97,7 +97,9 @@ def _truncate(url: str) -> None:
 def database_url(request, tmp_path: Path) -> str:
     """Each storage test runs twice: on a fresh SQLite file and on the local PostgreSQL."""
     if request.param == "sqlite":
-        return f"sqlite:///{tmp_path / 'bot.sqlite3'}"
+        url = f"sqlite:///{tmp_path / 'bot.sqlite3'}"
+        upgrade(url)
+        return url
     url = request.getfixturevalue("postgres_url")
     _truncate(url)
     return url

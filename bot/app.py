@@ -19,7 +19,8 @@ from bot.worker import Worker, error_reply_from
 from config.settings import Settings, SettingsError, load_settings
 from config.texts import Texts, load_texts
 from bot.directory import Directory
-from handlers import admin, fallback, faq_chat, lost_device, rooms
+from handlers import admin, fallback, faq_chat, lost_device, reminders, rooms
+from scheduler.service import build_reminder_service
 
 log = logging.getLogger("bot.app")
 
@@ -66,11 +67,13 @@ def build_services(runtime: Runtime) -> dict:
     """Collaborators the handlers use, built once per process."""
     directory = Directory(runtime.client)
     config = runtime.settings.config_dir
+    reminder_service = build_reminder_service(runtime.settings)  # a bad reminders.yaml stops the start
     return {
         "directory": directory,
         "admins": admin.AdminPolicy(runtime.settings, directory),
         "faq": faq_chat.FaqLibrary(config / "faq.yaml", config / "company.yaml"),
-        "admin_commands": faq_chat.admin_commands(),
+        "reminders": reminder_service,
+        "admin_commands": {**faq_chat.admin_commands(), **reminders.admin_commands(reminder_service)},
     }
 
 
@@ -83,6 +86,7 @@ def build_routes() -> list[Route]:
         Route("lost_device_conversation", lost_device.handle_conversation),
         Route("lost_device_found", lost_device.handle_found),
         Route("lost_device_entry", lost_device.handle_entry),
+        Route("reminders", reminders.handle),
         Route("faq_feedback", faq_chat.handle_feedback),
         Route("unsupported", fallback.handle_unsupported),
         Route("faq", faq_chat.handle),

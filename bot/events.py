@@ -109,12 +109,27 @@ ROOM_EVENT_TYPES = ("join", "leave", "joined", "left")
 FILE_KINDS = ("image", "file", "audio", "video")
 
 
+def _storable(value: str, key: str) -> str:
+    """Text the database can keep: no NUL (PostgreSQL refuses it) and no lone surrogate (not UTF-8).
+
+    Both are legal JSON escapes but never typed by a person; accepted, they made every database write
+    of the event fail (a report lost, a row retried and then failed) instead of a clean 400.
+    """
+    if "\x00" in value:
+        raise EventError(f"'{key}' must not contain NUL")
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise EventError(f"'{key}' must be valid Unicode text") from None
+    return value
+
+
 def _opt_str(obj: dict, key: str) -> str | None:
     value = obj.get(key)
     if value is None:
         return None
     if isinstance(value, (str, int)) and not isinstance(value, bool):
-        return str(value)
+        return _storable(str(value), key)
     raise EventError(f"'{key}' must be a string")
 
 
@@ -154,7 +169,7 @@ def _content(body: dict) -> MessageContent:
         text = content.get("text")
         if not isinstance(text, str):
             raise EventError("'content.text' must be a string")
-        return TextContent(text=text, postback=_opt_str(content, "postback"))
+        return TextContent(text=_storable(text, "content.text"), postback=_opt_str(content, "postback"))
     if kind == "location":
         return LocationContent(
             address=_opt_str(content, "address"),
@@ -186,12 +201,13 @@ def parse_event(body: Any) -> Event:
         data = body.get("data")
         if not isinstance(data, str):
             raise EventError("'data' must be a string")
-        return PostbackEvent(source=source, issued_time=issued, data=data)
+        return PostbackEvent(source=source, issued_time=issued, data=_storable(data, "data"))
     if kind in ROOM_EVENT_TYPES:
         members = body.get("members", [])
         if not isinstance(members, list) or not all(isinstance(m, str) for m in members):
             raise EventError("'members' must be a list of user ids")
-        return RoomEvent(type=kind, source=source, issued_time=issued, members=tuple(members))
+        return RoomEvent(type=kind, source=source, issued_time=issued,
+                         members=tuple(_storable(m, "members") for m in members))
     return UnknownEvent(type=kind, source=source, issued_time=issued)
 
 

@@ -319,3 +319,12 @@ def purge_personal_data(tx: Connection, cutoff: datetime) -> dict[str, int]:
         "account_actions": tx.execute(account_actions.delete().where(account_actions.c.created_at < cut,
                                                                      account_actions.c.status == "done")).rowcount,
     }
+
+
+def purge_older_than(store, now: datetime, days: int) -> dict[str, int]:
+    """The retention job (run daily by the clock): everything finished and older than `days`."""
+    cutoff = now - timedelta(days=days)
+    with store.transaction() as tx:
+        gone = purge_personal_data(tx, cutoff)
+    gone.update(store.purge_before(cutoff))
+    return gone

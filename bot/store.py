@@ -99,11 +99,26 @@ def as_aware(moment: datetime | None) -> datetime | None:
     return None if moment is None else moment.replace(tzinfo=timezone.utc)
 
 
+class _NoResultRows(logging.Filter):
+    """SQLAlchemy's engine logger at DEBUG prints every result row ("Row (...)"): report details."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not (isinstance(record.msg, str) and record.msg.startswith("Row "))
+
+
+_ENGINE_LOGGER = logging.getLogger("sqlalchemy.engine.Engine")
+if not any(isinstance(f, _NoResultRows) for f in _ENGINE_LOGGER.filters):
+    _ENGINE_LOGGER.addFilter(_NoResultRows())
+
+
 def make_engine(url: str) -> Engine:
+    # hide_parameters: statement parameters are report details and FAQ questions; they must not reach
+    # the logs, neither through SQLAlchemy's own (INFO/DEBUG) logging nor in a logged exception's text.
     if url.startswith("sqlite"):
         # One connection per checkout: SQLite connections must not be shared across threads,
         # and the file handles concurrency itself (WAL + busy timeout, set below).
-        engine = create_engine(url, poolclass=NullPool, connect_args={"timeout": 30, "check_same_thread": False})
+        engine = create_engine(url, poolclass=NullPool, connect_args={"timeout": 30, "check_same_thread": False},
+                               hide_parameters=True)
 
         @event.listens_for(engine, "connect")
         def _sqlite_pragmas(dbapi_connection, _record):
@@ -114,7 +129,7 @@ def make_engine(url: str) -> Engine:
             cursor.close()
 
         return engine
-    return create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=5, pool_timeout=5)
+    return create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=5, pool_timeout=5, hide_parameters=True)
 
 
 @dataclass(frozen=True)

@@ -38,9 +38,14 @@ def callback():
     if request.content_length is not None and request.content_length > MAX_BODY_BYTES:
         log.warning("callback refused: body of %d bytes is over the limit", request.content_length)
         return _error(413, "body too large")
+    # Read at most one byte past the limit: werkzeug stops a streamed (chunked) body at the limit
+    # without an error, so a body cut there would otherwise look complete (and fail as a 401).
+    request.max_content_length = MAX_BODY_BYTES + 1
     try:
         raw = request.get_data(cache=False)
     except RequestEntityTooLarge:
+        raw = None
+    if raw is None or len(raw) > MAX_BODY_BYTES:
         log.warning("callback refused: streamed body over the limit")
         return _error(413, "body too large")
 

@@ -229,9 +229,17 @@ class Worker:
 
     def _process_row(self, row) -> None:
         started = time.monotonic()
-        body = json.loads(row.body)
-        # Callbacks were verified and parsed once already at the webhook; internal events are ours.
-        event = parse_internal(body) if row.internal else parse_event(body)
+        try:
+            body = json.loads(row.body)
+            # Callbacks were verified and parsed once already at the webhook; internal events are ours.
+            event = parse_internal(body) if row.internal else parse_event(body)
+        except (ValueError, KeyError, RecursionError) as exc:
+            # Stored by a version whose parser was less strict: it can never be handled. Failing it
+            # here keeps it from being claimed again and again (and from stopping the rest of a batch).
+            log.error("event id=%s cannot be parsed (%s); marked failed", row.id, type(exc).__name__)
+            with self.store.transaction() as tx:
+                self.store.finish_inbox(tx, row.id, self.owner, status="failed", error=type(exc).__name__)
+            return
         origin = f"inbox:{row.id}"
         try:
             with self.store.transaction() as tx:

@@ -1,0 +1,1 @@
+"""Hostile input: fuzzed and forged callbacks, injection, admin abuse, log hygiene."""

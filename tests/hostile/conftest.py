@@ -1,0 +1,95 @@
+"""Shared helpers for the hostile-input tests: an app wired to `responses`, row counts, a browser."""
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+
+import pytest
+import responses
+from sqlalchemy import func, select
+
+from bot import records
+from bot.store import inbox, outbox
+from tests.conftest import API_BASE
+from tests.platform.helpers import make_app, mock_token
+from tests.talk import Talk
+
+ALL_TABLES = {
+    "inbox": inbox, "outbox": outbox, "reports": records.reports, "conversations": records.conversations,
+    "confirmations": records.confirmations, "account_actions": records.account_actions,
+    "audit_log": records.audit_log, "faq_questions": records.faq_questions, "faq_feedback": records.faq_feedback,
+}
+
+
+def counts(store) -> dict[str, int]:
+    """Rows per table: the whole stored state, in numbers."""
+    with store.engine.connect() as conn:
+        return {name: conn.execute(select(func.count()).select_from(table)).scalar_one()
+                for name, table in ALL_TABLES.items()}
+
+
+def inbox_rows(store) -> list:
+    with store.engine.connect() as conn:
+        return list(conn.execute(select(inbox).order_by(inbox.c.id)))
+
+
+def api_mock() -> responses.RequestsMock:
+    """A LINE WORKS API that accepts everything (token, messages, directory look-ups)."""
+    mock = responses.RequestsMock(assert_all_requests_are_fired=False)
+    mock_token(mock)
+    mock.add(responses.POST, re.compile(re.escape(API_BASE) + r"/bots/.*"), status=201, json={})
+    mock.add(responses.GET, re.compile(re.escape(API_BASE) + r"/users/.*"), status=404,
+             json={"code": "NOT_FOUND", "description": "no such user"})
+    return mock
+
+
+def drain(runtime, clock, rounds: int = 12) -> None:
+    """Run the worker until no inbox row is waiting, letting retries become due on the fixed clock."""
+    for _ in range(rounds):
+        runtime.worker.run_until_idle()
+        waiting = [r for r in inbox_rows(runtime.store) if r.status in ("pending", "processing")]
+        if not waiting:
+            return
+        clock.advance(minutes=10)
+
+
+@pytest.fixture
+def app(settings, clock):
+    return make_app(settings, clock)
+
+
+@pytest.fixture
+def http(app):
+    return app.test_client()
+
+
+# -- headless Chromium (same rule as tests/browser: skipped when missing, required under CI=true) ---------
+
+CHROMIUM = os.environ.get("CHROMIUM") or "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+
+
+@pytest.fixture(scope="module")
+def browser():
+    import shutil
+
+    path = shutil.which("chromium") or CHROMIUM
+    if not Path(path).exists():
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail("chromium is required in CI (make browser-deps)")
+        pytest.skip("chromium is not installed; run `make browser-deps` (Debian) to include the browser test")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=path, args=CHROMIUM_ARGS)
+        yield launched
+        launched.close()
+
+
+class FastTalk(Talk):
+    """Talk with a shorter settle time: every call here says how many messages it expects."""
+
+    def wait_new(self, before, settle: float = 0.12, **kwargs):
+        return super().wait_new(before, settle=settle, **kwargs)

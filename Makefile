@@ -25,8 +25,14 @@ test: $(STAMP)
 	$(PY) -m pytest
 
 ## bench: benchmarks (not part of the tests); figures go to bench/results/
-bench: $(STAMP)
+bench: $(STAMP) bench-deps
 	$(PY) -m bench
+
+## bench-deps: Debian's wrk, the HTTP load generator the webhook benchmark uses (installs it when missing; needs root)
+.PHONY: bench-deps
+bench-deps:
+	@command -v wrk >/dev/null 2>&1 || \
+	  { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null; }
 
 ## browser-deps: Debian's Chromium and Japanese fonts for the browser test (needs root)
 browser-deps:

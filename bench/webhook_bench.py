@@ -37,6 +37,7 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from bot.signature import sign  # noqa: E402
+from demo.procfile import procfile_commands  # noqa: E402
 from emulator.callbacks import message_event  # noqa: E402
 from emulator.directory import ADMIN, ADMIN_CHANNEL_ID, synthetic_user_id  # noqa: E402
 from emulator.keys import write_keypair  # noqa: E402
@@ -114,15 +115,6 @@ def _fmt(value) -> str:
 
 
 # -- processes ------------------------------------------------------------------------------------
-
-def procfile_commands() -> dict[str, str]:
-    commands = {}
-    for line in (ROOT / "Procfile").read_text().splitlines():
-        if ":" in line and not line.lstrip().startswith("#"):
-            name, command = line.split(":", 1)
-            commands[name.strip()] = command.strip()
-    return commands
-
 
 def free_port() -> int:
     with socket.socket() as s:

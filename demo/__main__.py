@@ -22,19 +22,11 @@ import requests
 
 from config.settings import SettingsError, load_settings
 from emulator.directory import ADMIN, ADMIN_CHANNEL_ID
+from demo.procfile import procfile_commands
 from emulator.keys import write_keypair
 
 ROOT = Path(__file__).resolve().parent.parent
 RUN_DIR = ROOT / ".run"
-
-
-def procfile_commands() -> dict[str, str]:
-    commands = {}
-    for line in (ROOT / "Procfile").read_text().splitlines():
-        if ":" in line and not line.lstrip().startswith("#"):
-            name, command = line.split(":", 1)
-            commands[name.strip()] = command.strip()
-    return commands
 
 
 def demo_environment(bot_port: int, emulator_port: int) -> tuple[dict, dict]:

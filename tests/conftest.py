@@ -7,6 +7,7 @@ those tests skip with the reason.
 from __future__ import annotations
 
 import os
+import shutil
 import uuid
 from datetime import datetime, timezone
 from pathlib import Path
@@ -121,3 +122,23 @@ def settings_for(keypair):
     def build(database_url: str, **overrides):
         return load_settings(make_env(keypair[0], database_url, **overrides))
     return build
+
+
+CHROMIUM_ARGS = ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+
+
+@pytest.fixture(scope="session")
+def browser():
+    """Debian's headless Chromium through Playwright. Missing: a skip with the reason, a failure in CI."""
+    path = shutil.which("chromium") or "/usr/bin/chromium"
+    if not Path(path).exists():
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail("chromium is required in CI (make browser-deps)")
+        pytest.skip("chromium is not installed; run `make browser-deps` (Debian) to include the browser tests")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=path, args=CHROMIUM_ARGS)
+        yield launched
+        launched.close()

@@ -13,6 +13,7 @@ from pathlib import Path
 import requests
 
 from demo import stack as local
+from demo.procfile import procfile_commands
 from demo.stack import Identity
 from tests.conftest import BOT_ID, BOT_SECRET
 
@@ -38,10 +39,7 @@ def running_stack(keypair, database_url: str, clock=None, env_overrides=None, em
 
 
 def procfile_line(name: str) -> str:
-    for line in (ROOT / "Procfile").read_text().splitlines():
-        if line.startswith(name + ":"):
-            return line.split(":", 1)[1].strip()
-    raise KeyError(name)
+    return procfile_commands()[name]
 
 
 @contextmanager

@@ -1,10 +1,7 @@
 """The emulator's chat page in headless Chromium: ask, read the answer, press a chip, screenshot.
 
-Needs Debian's chromium (`make browser-deps`). Elsewhere the test skips with the reason; under
-CI=true a missing browser is a failure.
+Uses the `browser` fixture of tests/conftest.py (Debian's chromium, `make browser-deps`).
 """
-import os
-import shutil
 from pathlib import Path
 
 import pytest
@@ -12,26 +9,9 @@ import pytest
 from emulator.directory import SEED_USERS
 from tests.stack import running_stack
 
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
-CHROMIUM_ARGS = ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 
 pytestmark = pytest.mark.browser
-
-
-@pytest.fixture(scope="module")
-def browser():
-    if not Path(CHROMIUM).exists():
-        if os.environ.get("CI", "").lower() == "true":
-            pytest.fail("chromium is required in CI (make browser-deps)")
-        pytest.skip("chromium is not installed; run `make browser-deps` (Debian) to include the browser test")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
 
 
 def test_employee_asks_reads_the_answer_and_presses_a_quick_reply(browser, keypair, sqlite_url):

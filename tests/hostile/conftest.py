@@ -1,9 +1,7 @@
 """Shared helpers for the hostile-input tests: an app wired to `responses`, row counts, a browser."""
 from __future__ import annotations
 
-import os
 import re
-from pathlib import Path
 
 import pytest
 import responses
@@ -65,28 +63,6 @@ def http(app):
 
 
 # -- headless Chromium (same rule as tests/browser: skipped when missing, required under CI=true) ---------
-
-CHROMIUM = os.environ.get("CHROMIUM") or "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
-
-
-@pytest.fixture(scope="module")
-def browser():
-    import shutil
-
-    path = shutil.which("chromium") or CHROMIUM
-    if not Path(path).exists():
-        if os.environ.get("CI", "").lower() == "true":
-            pytest.fail("chromium is required in CI (make browser-deps)")
-        pytest.skip("chromium is not installed; run `make browser-deps` (Debian) to include the browser test")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=path, args=CHROMIUM_ARGS)
-        yield launched
-        launched.close()
-
 
 class FastTalk(Talk):
     """Talk with a shorter settle time: every call here says how many messages it expects."""

@@ -19,6 +19,7 @@ from urllib.parse import quote
 
 import jwt
 import requests
+from urllib3.exceptions import NewConnectionError
 
 log = logging.getLogger("bot.client")
 
@@ -28,13 +29,16 @@ TOKEN_GRANT = "urn:ietf:params:oauth:grant-type:jwt-bearer"
 
 class ApiError(Exception):
     def __init__(self, operation: str, status: int | None, code: str, description: str = "",
-                 retryable: bool = False, retry_after: float | None = None):
+                 retryable: bool = False, retry_after: float | None = None, maybe_done: bool = False):
         self.operation = operation
         self.status = status
         self.code = code
         self.description = description
         self.retryable = retryable
         self.retry_after = retry_after
+        # No response, but the request may have reached LINE WORKS and taken effect (a read timeout,
+        # a connection dropped after sending): repeating it may do it twice.
+        self.maybe_done = maybe_done
         super().__init__(f"{operation}: {status or 'no response'} {code} {description}".strip())
 
 
@@ -64,6 +68,17 @@ def _error_fields(response: requests.Response) -> tuple[str, str]:
         return "HTTP_" + str(response.status_code), ""
     return str(body.get("code") or body.get("error") or f"HTTP_{response.status_code}"), \
         str(body.get("description") or body.get("error_description") or "")[:200]
+
+
+def _may_have_arrived(exc: requests.RequestException) -> bool:
+    """False only when the request surely never reached the server (no connection was made)."""
+    if isinstance(exc, requests.ConnectTimeout):
+        return False
+    if isinstance(exc, requests.ConnectionError):
+        cause = exc.args[0] if exc.args else None
+        if isinstance(getattr(cause, "reason", cause), NewConnectionError):  # refused, unreachable
+            return False
+    return True
 
 
 def _reset_seconds(response: requests.Response) -> float | None:
@@ -158,7 +173,7 @@ class LineWorksClient:
                 elapsed = (time.monotonic() - started) * 1000
                 log.warning("api %s %s -> %s after %dms", method, operation, type(exc).__name__, elapsed)
                 error = ApiError(operation, None, "TIMEOUT" if isinstance(exc, requests.Timeout) else "NETWORK",
-                                 type(exc).__name__, retryable=True)
+                                 type(exc).__name__, retryable=True, maybe_done=_may_have_arrived(exc))
                 wait = min(2.0 ** attempt, 30.0)
             else:
                 elapsed = (time.monotonic() - started) * 1000

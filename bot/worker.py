@@ -86,7 +86,7 @@ class Worker:
                  clock, owner: str | None = None, poll_seconds: float = 0.5, lease_seconds: float = 60.0,
                  send_wait_seconds: float = 2.0, error_reply: Callable[[], Reply] | None = None,
                  periodic: list[Callable] | None = None, periodic_seconds: float = 15.0,
-                 startup_calls: list[Callable] | None = None):
+                 startup_calls: list[Callable] | None = None, resend_maybe_delivered: bool = True):
         self.store = store
         self.client = client
         self.dispatcher = dispatcher
@@ -101,6 +101,9 @@ class Worker:
         self.periodic_seconds = periodic_seconds
         self._last_periodic = 0.0
         self.startup_calls = list(startup_calls or [])
+        # False (the broadcast): a send that may have been delivered (no response: read timeout,
+        # connection dropped) is not sent again, since the message API has no idempotency key.
+        self.resend_maybe_delivered = resend_maybe_delivered
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -299,6 +302,12 @@ class Worker:
                 if sent < len(row.contents):
                     self.store.record_part_sent(row.id, self.owner, sent)
         except ApiError as exc:
+            if exc.retryable and exc.maybe_done and not self.resend_maybe_delivered:
+                log.warning("outbox id=%s to %s %s: %s %s, may have been delivered: not sent again", row.id,
+                            row.recipient_kind, row.recipient_id, exc.code, exc.description)
+                self.store.mark_failed(row.id, self.owner, f"{exc.code} {exc.description}: may have been delivered, "
+                                                           "not sent again")
+                return "unknown"
             if exc.retryable:
                 delay = exc.retry_after if exc.status == 429 and exc.retry_after else backoff_seconds(row.attempts)
                 log.warning("outbox id=%s to %s %s: %s %s, retry in %.1fs", row.id, row.recipient_kind,

@@ -214,8 +214,10 @@ class Broadcaster:
         self.pacer = Pacer(store, rate_per_min, monotonic, sleep)
         self.audience = Audience(client, store)
         # send_wait_seconds=0: a 429 or 5xx goes straight back to the outbox's durable retry.
+        # resend_maybe_delivered=False: a send with no response (read timeout, dropped connection) may
+        # have reached LINE WORKS; sending it again could deliver it twice, so it is recorded instead.
         self.worker = Worker(store, _RateLimitAware(client, self.pacer.rate_limited), None, None, clock,
-                             owner=self.owner, send_wait_seconds=0)
+                             owner=self.owner, send_wait_seconds=0, resend_maybe_delivered=False)
         # Rows are claimed a couple of seconds' worth at a time, just before they are sent.
         self.batch = max(1, min(100, math.ceil(rate_per_min / 60 * 2)))
         self.senders = senders or max(1, min(8, math.ceil(rate_per_min / 60 / 15)))

@@ -1,6 +1,4 @@
 """Retention: old finished rows and closed reports are purged; open reports and fresh rows stay."""
-from datetime import timedelta
-
 from sqlalchemy import func, select
 
 from bot import records
@@ -31,8 +29,7 @@ def test_purge_keeps_recent_and_open_data(database_url, clock):
     store.add_inbox("b" * 64, "{}", "message/text")  # recent: stays
     with store.transaction() as tx:
         records.record_question(tx, clock.now(), "u3", "新しい質問", "answer", "comm-cost", 0.9)
-        gone = records.purge_personal_data(tx, clock.now() - timedelta(days=90))
-    gone.update(store.purge_before(clock.now() - timedelta(days=90)))
+    gone = records.purge_older_than(store, clock.now(), days=90)  # the clock's nightly job
 
     assert gone["inbox"] == 1 and gone["reports"] == 1 and gone["faq_questions"] == 1
     assert count(store, inbox) == 1

@@ -102,16 +102,17 @@ def test_admin_lists_reminders_and_requests_a_send_that_the_clock_delivers(keypa
         got = delivered(emu)
         assert all(got[("user", u)] == 1 for u in ACTIVE_SEED if u != ADMIN.user_id)
 
+        before = len(emu.bot_messages(user_id=ADMIN.user_id))
         emu.say(ADMIN.user_id, "/reminders")
-        listing = last_reply(emu, ADMIN.user_id, got[("user", ADMIN.user_id)] + 1)
+        listing = last_reply(emu, ADMIN.user_id, before + 1)
         assert "リマインダーは3件です（時刻はAsia/Tokyo" in listing
         assert "■ all-hands（全員）" in listing and "■ managers（管理職）" in listing
         assert "次回: 11月18日（水） 10:00、11月19日（木） 10:00" in listing
         assert f"送信済み {len(ACTIVE_SEED)}件／残り 0件" in listing
 
+        before = len(emu.bot_messages(user_id=ADMIN.user_id))  # counted before asking: the reply may be quick
         emu.say(ADMIN.user_id, "/reminder send nothing-like-this")
-        assert "「nothing-like-this」というリマインダーはありません" in last_reply(
-            emu, ADMIN.user_id, len(emu.bot_messages(user_id=ADMIN.user_id)) + 1)
+        assert "「nothing-like-this」というリマインダーはありません" in last_reply(emu, ADMIN.user_id, before + 1)
 
 
 def test_admin_send_is_refused_in_quiet_hours_and_from_non_admins(keypair, sqlite_url, clock, book):

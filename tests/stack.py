@@ -4,6 +4,7 @@ Procfile's web line run for real."""
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -42,30 +43,44 @@ def procfile_line(name: str) -> str:
     return procfile_commands()[name]
 
 
-@contextmanager
-def serve_procfile_web(env: dict, port: int, log_path: Path):
-    """Run the Procfile's web line (gunicorn) with `env`, wait for /healthz, stop it afterwards."""
+def start_procfile_web(env: dict, port: int, log_path: Path) -> subprocess.Popen:
+    """Start the Procfile's web line (gunicorn) in a process group of its own; wait for /healthz."""
     env = dict(env, PORT=str(port), PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}")
-    with open(log_path, "wb") as log:
+    with open(log_path, "ab") as log:
         process = subprocess.Popen(procfile_line("web"), shell=True, cwd=ROOT, env=env, stdout=log,
                                    stderr=subprocess.STDOUT, start_new_session=True)
+    deadline = time.monotonic() + 30
+    while True:
+        if process.poll() is not None:
+            raise AssertionError(f"web process exited: {log_path.read_text()[-2000:]}")
         try:
-            deadline = time.monotonic() + 30
-            while True:
-                if process.poll() is not None:
-                    raise AssertionError(f"web process exited: {log_path.read_text()[-2000:]}")
-                try:
-                    if requests.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200:
-                        break
-                except requests.RequestException:
-                    pass
-                if time.monotonic() > deadline:
-                    raise AssertionError(f"web process did not answer: {log_path.read_text()[-2000:]}")
-                time.sleep(0.2)
-            yield process
-        finally:
-            os.killpg(process.pid, 15)
-            try:
-                process.wait(15)
-            except subprocess.TimeoutExpired:
-                os.killpg(process.pid, 9)
+            if requests.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200:
+                return process
+        except requests.RequestException:
+            pass
+        if time.monotonic() > deadline:
+            stop_group(process, signal.SIGKILL)
+            raise AssertionError(f"web process did not answer: {log_path.read_text()[-2000:]}")
+        time.sleep(0.1)
+
+
+def stop_group(process: subprocess.Popen, sig: int = signal.SIGTERM) -> None:
+    try:
+        os.killpg(process.pid, sig)
+    except ProcessLookupError:
+        return
+    try:
+        process.wait(15)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait(5)
+
+
+@contextmanager
+def serve_procfile_web(env: dict, port: int, log_path: Path):
+    """The Procfile's web line for the duration of the block."""
+    process = start_procfile_web(env, port, log_path)
+    try:
+        yield process
+    finally:
+        stop_group(process)

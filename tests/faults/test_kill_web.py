@@ -10,15 +10,11 @@ last 200, while the workers are still processing and sending; then the web line 
 from __future__ import annotations
 
 import json
-import os
 import signal
-import subprocess
-import sys
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
-from pathlib import Path
 
 import requests
 from sqlalchemy import create_engine, func, select, update
@@ -28,7 +24,7 @@ from config.settings import normalise_database_url
 from demo.stack import free_port
 from emulator.directory import synthetic_user_id
 from emulator.testing import running_emulator
-from tests.stack import ROOT, emulator_config, procfile_line, stack_env
+from tests.stack import emulator_config, stack_env, start_procfile_web, stop_group
 
 MEMBERS = 300
 SENDER_THREADS = 16
@@ -42,35 +38,6 @@ QUESTIONS = ["通信費は誰が払うの？", "休日に返信しないとだ�
 # <= 2 processes (the Procfile's --workers 2) x 10.
 MAX_REPEATED = 2 * 10
 
-
-def start_web(env: dict, port: int, log_path: Path) -> subprocess.Popen:
-    """The Procfile's web line in a session of its own (so that the whole group can be killed)."""
-    env = dict(env, PORT=str(port), PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}")
-    log = open(log_path, "ab")
-    process = subprocess.Popen(procfile_line("web"), shell=True, cwd=ROOT, env=env, stdout=log,
-                               stderr=subprocess.STDOUT, start_new_session=True)
-    log.close()
-    deadline = time.monotonic() + 30
-    while True:
-        if process.poll() is not None:
-            raise AssertionError(f"web process exited: {log_path.read_text()[-2000:]}")
-        try:
-            if requests.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200:
-                return process
-        except requests.RequestException:
-            pass
-        if time.monotonic() > deadline:
-            kill_group(process)
-            raise AssertionError(f"web process did not answer: {log_path.read_text()[-2000:]}")
-        time.sleep(0.1)
-
-
-def kill_group(process: subprocess.Popen, sig: int = signal.SIGKILL) -> None:
-    try:
-        os.killpg(process.pid, sig)
-    except ProcessLookupError:
-        return
-    process.wait(15)
 
 
 def counts(engine, table) -> dict[str, int]:
@@ -97,13 +64,13 @@ def test_sigkill_of_web_loses_no_acknowledged_event(keypair, tmp_path, database_
             response.raise_for_status()
             return member, response.json()["status"]
 
-        web = start_web(env, port, tmp_path / "web-1.log")
+        web = start_procfile_web(env, port, tmp_path / "web-1.log")
         try:
             with ThreadPoolExecutor(SENDER_THREADS) as pool:
                 statuses = dict(pool.map(say, enumerate(members)))
-            kill_group(web)  # right after the last 200, with the workers busy
+            stop_group(web, signal.SIGKILL)  # right after the last 200, with the workers busy
         finally:
-            kill_group(web)
+            stop_group(web, signal.SIGKILL)
         acknowledged = {m for m, status in statuses.items() if status == 200}
         assert len(acknowledged) >= MEMBERS * 0.9, sorted(set(statuses.values()), key=str)
 
@@ -120,7 +87,7 @@ def test_sigkill_of_web_loses_no_acknowledged_event(keypair, tmp_path, database_
             for table, working in ((inbox, "processing"), (outbox, "sending")):
                 conn.execute(update(table).where(table.c.status == working).values(lease_until=datetime(2000, 1, 1)))
 
-        web = start_web(env, port, tmp_path / "web-2.log")
+        web = start_procfile_web(env, port, tmp_path / "web-2.log")
         try:
             deadline, last, quiet_since = time.monotonic() + 60, -1, time.monotonic()
             while time.monotonic() < deadline:
@@ -133,7 +100,7 @@ def test_sigkill_of_web_loses_no_acknowledged_event(keypair, tmp_path, database_
                     break
                 time.sleep(0.2)
         finally:
-            kill_group(web, signal.SIGTERM)
+            stop_group(web)
 
         inbox_end, outbox_end = counts(engine, inbox), counts(engine, outbox)
         assert set(inbox_end) == {"done"}, inbox_end  # nothing pending, processing or failed

@@ -52,6 +52,7 @@ LOST_CHIP_TEXT = "端末をなくした"
 HOURS_CATEGORY_TITLE = "通知と勤務時間"
 CONTACT_TEXT = "管理者に連絡"
 MAX_LINKS = 4
+MAX_QUESTION_CHARS = 500
 
 
 class FaqError(ValueError):
@@ -339,6 +340,8 @@ def load_faq(
 
 def classify(book: FaqBook, text: str) -> FaqOutcome:
     """Map one message to an outcome. Pure."""
+    # A question is a sentence or two; matching a pasted novel would hold the worker for seconds.
+    text = text[:MAX_QUESTION_CHARS]
     kind = matching.smalltalk_kind(text)
     if kind:
         return FaqOutcome(kind)

@@ -101,3 +101,20 @@ def test_reload_keeps_the_previous_faq_when_the_file_is_broken(stack, admin, emp
     company_file.write_text(company, encoding="utf-8")
     assert "読み込み直しました" in message_text(admin.say("/faq reload")[0])
     assert "4,500" in message_text(employee.say("通信費の補助はいくら？")[0])
+
+
+def test_a_huge_message_is_matched_on_its_beginning_only(monkeypatch):
+    from handlers import faq
+
+    book = faq.load_faq()
+    seen = []
+    original = type(book.matcher).rank
+
+    def spy(self, query, *args, **kwargs):
+        seen.append(len(query))
+        return original(self, query, *args, **kwargs)
+
+    monkeypatch.setattr(type(book.matcher), "rank", spy)
+    outcome = faq.classify(book, "通信費は誰が払うの？" + "あ" * 900_000)
+    assert outcome.kind == "answer" and outcome.entry_id == "comm-cost"
+    assert seen and max(seen) <= faq.MAX_QUESTION_CHARS  # the 900 KB tail never reaches the matcher

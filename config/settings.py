@@ -103,7 +103,7 @@ def _private_key(env: Mapping[str, str], problems: list[str]) -> str:
     pem = pem.replace("\\n", "\n")
     if "PRIVATE KEY-----" not in pem:
         source = "LINEWORKS_PRIVATE_KEY" if env.get("LINEWORKS_PRIVATE_KEY") else "LINEWORKS_PRIVATE_KEY_FILE"
-        problems.append(f"{source} is not a PEM private key (expected '-----BEGIN PRIVATE KEY-----')")
+        problems.append(f"{source} is not a PEM private key (expected the key file's text, PKCS#8)")
     return pem
 
 

@@ -18,14 +18,12 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import resource
 import shutil
 import statistics
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from dataclasses import replace
 from pathlib import Path
@@ -113,15 +111,13 @@ def percentile(values: list[float], q: float) -> float:
 
 
 def run(args) -> dict:
-    from werkzeug.serving import make_server
-
     from bot.app import create_app
     from bot.client import Credentials, LineWorksClient
     from config.settings import load_settings
     from emulator.directory import SEED_USERS
     from emulator.keys import generate_keypair
-    from emulator.testing import running_emulator
-    from demo.stack import _Quiet, free_port
+    from demo.stack import free_port
+    from emulator.testing import running_emulator, serving
     from tests.stack import emulator_config, stack_env
 
     tmp = Path(tempfile.mkdtemp(prefix="reminder-bench-"))
@@ -143,35 +139,33 @@ def run(args) -> dict:
         import logging
         logging.getLogger("bot").setLevel(logging.WARNING)
         logging.getLogger("werkzeug").setLevel(logging.WARNING)
-        server = make_server("127.0.0.1", port, app, threaded=True, request_handler=_Quiet)
-        threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
-        askers = [u.user_id for u in seed_active]
-        try:
-            baseline = [ask(emu, askers[i % len(askers)], QUESTIONS[i % len(QUESTIONS)])
-                        for i in range(args.questions)]
-            eligible = {u.user_id for u in seed_active} | {u["userId"] for u in emu.directory()
-                                                           if u["email"].startswith("emp")}
-            first_id = max([m["id"] for m in emu.messages()] or [0])
-            child_env = dict(env, PYTHONPATH=str(ROOT))
-            started = time.monotonic()
-            process = subprocess.Popen(
-                [sys.executable, str(Path(__file__).resolve()), "--child", "--config-dir", str(config_dir),
-                 "--bot-rate", str(bot_rate)], cwd=ROOT, env=child_env, stdout=subprocess.PIPE,
-                stderr=None if args.verbose else subprocess.DEVNULL, text=True)
-            during = []
-            time.sleep(3)  # let the broadcast get going
-            gap = max(0.5, (args.recipients / bot_rate * 60) / (args.questions + 2))
-            for i in range(args.questions):
-                if process.poll() is not None:
-                    break
-                during.append(ask(emu, askers[i % len(askers)], QUESTIONS[i % len(QUESTIONS)]))
-                time.sleep(gap)
-            out, _ = process.communicate(timeout=args.recipients / bot_rate * 60 * 3 + 120)
-            wall = time.monotonic() - started
-            report = json.loads(out.strip().splitlines()[-1])
-        finally:
-            runtime.worker.stop()
-            server.shutdown()
+        with serving(app, port):
+            askers = [u.user_id for u in seed_active]
+            try:
+                baseline = [ask(emu, askers[i % len(askers)], QUESTIONS[i % len(QUESTIONS)])
+                            for i in range(args.questions)]
+                eligible = {u.user_id for u in seed_active} | {u["userId"] for u in emu.directory()
+                                                               if u["email"].startswith("emp")}
+                first_id = max([m["id"] for m in emu.messages()] or [0])
+                child_env = dict(env, PYTHONPATH=str(ROOT))
+                started = time.monotonic()
+                process = subprocess.Popen(
+                    [sys.executable, str(Path(__file__).resolve()), "--child", "--config-dir", str(config_dir),
+                     "--bot-rate", str(bot_rate)], cwd=ROOT, env=child_env, stdout=subprocess.PIPE,
+                    stderr=None if args.verbose else subprocess.DEVNULL, text=True)
+                during = []
+                time.sleep(3)  # let the broadcast get going
+                gap = max(0.5, (args.recipients / bot_rate * 60) / (args.questions + 2))
+                for i in range(args.questions):
+                    if process.poll() is not None:
+                        break
+                    during.append(ask(emu, askers[i % len(askers)], QUESTIONS[i % len(QUESTIONS)]))
+                    time.sleep(gap)
+                out, _ = process.communicate(timeout=args.recipients / bot_rate * 60 * 3 + 120)
+                wall = time.monotonic() - started
+                report = json.loads(out.strip().splitlines()[-1])
+            finally:
+                runtime.worker.stop()
 
         broadcast = [m for m in emu.messages(since=first_id)
                      if m["from"] == "bot" and m["content"].get("text") == "ベンチマーク用のお知らせです。"]

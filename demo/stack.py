@@ -7,25 +7,17 @@ exactly as LINE WORKS does. Used by the behaviour tests and by the end-to-end FA
 from __future__ import annotations
 
 import socket
-import threading
 from contextlib import contextmanager
 from dataclasses import dataclass
-
-from werkzeug.serving import WSGIRequestHandler, make_server
 
 from bot.app import create_app
 from bot.client import Credentials, LineWorksClient
 from config.settings import load_settings
 from emulator.config import EmulatorConfig
 from emulator.directory import ADMIN, ADMIN_CHANNEL_ID
-from emulator.testing import EmulatorHandle, running_emulator
+from emulator.testing import EmulatorHandle, running_emulator, serving
 
 BOT_ID = "2000001"
-
-
-class _Quiet(WSGIRequestHandler):
-    def log_request(self, *args, **kwargs):
-        pass
 
 
 def free_port() -> int:
@@ -92,17 +84,12 @@ def running_stack(identity: Identity, database_url: str, clock=None, env_overrid
         settings = load_settings(bot_env(identity, database_url, emulator, **(env_overrides or {})))
         client = LineWorksClient(Credentials.from_settings(settings), timeout=(2, 4), max_wait=1)
         app = create_app(settings, clock=clock, client=client, start_worker=False)
-        server = make_server("127.0.0.1", port, app, threaded=True, request_handler=_Quiet)
-        thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-        thread.start()
         runtime = app.extensions["bot"]
         runtime.worker.poll_seconds = 0.05
-        runtime.worker.start()
-        try:
-            yield LocalStack(emulator, app, f"http://127.0.0.1:{port}")
-        finally:
-            runtime.worker.stop()
-            server.shutdown()
-            server.server_close()
-            thread.join(5)
-            runtime.store.engine.dispose()
+        with serving(app, port) as bot_url:
+            runtime.worker.start()
+            try:
+                yield LocalStack(emulator, app, bot_url)
+            finally:
+                runtime.worker.stop()
+                runtime.store.engine.dispose()

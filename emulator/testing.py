@@ -118,16 +118,22 @@ class _QuietHandler(WSGIRequestHandler):
 
 
 @contextmanager
-def running_emulator(config: EmulatorConfig) -> Iterator[EmulatorHandle]:
-    """Serve the emulator on 127.0.0.1 (free port) in a background thread for the block's duration."""
-    app = create_app(config)
-    server = make_server("127.0.0.1", 0, app, threaded=True, request_handler=_QuietHandler)
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05},
-                              name="lineworks-emulator", daemon=True)
+def serving(app, port: int = 0) -> Iterator[str]:
+    """Serve a WSGI app on 127.0.0.1 (a free port when 0) on a background thread; yields its base URL."""
+    server = make_server("127.0.0.1", port, app, threaded=True, request_handler=_QuietHandler)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
     thread.start()
     try:
-        yield EmulatorHandle(f"http://127.0.0.1:{server.server_port}", app)
+        yield f"http://127.0.0.1:{server.server_port}"
     finally:
         server.shutdown()
         server.server_close()
         thread.join(timeout=5)
+
+
+@contextmanager
+def running_emulator(config: EmulatorConfig) -> Iterator[EmulatorHandle]:
+    """Serve the emulator on 127.0.0.1 (free port) in a background thread for the block's duration."""
+    app = create_app(config)
+    with serving(app) as url:
+        yield EmulatorHandle(url, app)

@@ -117,6 +117,19 @@ def settings(keypair, sqlite_url):
 
 
 @pytest.fixture
+def app(settings, clock):
+    """The bot's Flask app on SQLite, worker not started, API calls through a real client."""
+    from tests.platform.helpers import make_app
+
+    return make_app(settings, clock)
+
+
+@pytest.fixture
+def http(app):
+    return app.test_client()
+
+
+@pytest.fixture
 def settings_for(keypair):
     """Build settings for a given database URL, with overrides."""
     def build(database_url: str, **overrides):

@@ -1,20 +1,17 @@
 """Fixtures: a key pair, a fake bot that records callbacks, and a running emulator."""
 import functools
 import json
-import threading
 import time
-from contextlib import contextmanager
 
 import jwt
 import pytest
 import requests
 from cryptography.hazmat.primitives.serialization import load_pem_private_key
 from flask import Flask, request
-from werkzeug.serving import WSGIRequestHandler, make_server
 
 from emulator.config import EmulatorConfig
 from emulator.keys import generate_keypair
-from emulator.testing import running_emulator
+from emulator.testing import running_emulator, serving
 
 BOT_ID = "2000001"
 BOT_SECRET = "test-bot-secret"
@@ -22,23 +19,6 @@ CLIENT_ID = "test-client-id"
 CLIENT_SECRET = "test-client-secret"
 SERVICE_ACCOUNT = "test.serviceaccount@example.co.jp"
 JWT_BEARER = "urn:ietf:params:oauth:grant-type:jwt-bearer"
-
-
-class _Quiet(WSGIRequestHandler):
-    def log_request(self, *args, **kwargs):
-        pass
-
-
-@contextmanager
-def serve(app):
-    server = make_server("127.0.0.1", 0, app, threaded=True, request_handler=_Quiet)
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_port}"
-    finally:
-        server.shutdown()
-        server.server_close()
 
 
 class FakeBot:
@@ -74,7 +54,7 @@ def other_keypair():
 @pytest.fixture(scope="session")
 def _fake_bot_server():
     bot = FakeBot()
-    with serve(bot.app) as url:
+    with serving(bot.app) as url:
         bot.url = url + "/callback"
         yield bot
 

@@ -1,7 +1,7 @@
 """classify / replies_for / browsing / feedback on the real config."""
 import pytest
 
-from bot.replies import LABEL_LIMIT, QUICK_REPLY_LIMIT, Buttons, MessageAction, PostbackAction, Text, UriAction
+from bot.replies import LABEL_LIMIT, QUICK_REPLY_LIMIT, Buttons, MessageAction, PostbackAction, UriAction
 from handlers import faq, faq_eval, matching
 from tests.faq.test_faq_eval_sets import DATA
 

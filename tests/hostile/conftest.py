@@ -3,14 +3,13 @@ from __future__ import annotations
 
 import re
 
-import pytest
 import responses
 from sqlalchemy import func, select
 
 from bot import records
 from bot.store import inbox, outbox
 from tests.conftest import API_BASE
-from tests.platform.helpers import make_app, mock_token
+from tests.platform.helpers import mock_token
 from tests.talk import Talk
 
 ALL_TABLES = {
@@ -51,18 +50,6 @@ def drain(runtime, clock, rounds: int = 12) -> None:
             return
         clock.advance(minutes=10)
 
-
-@pytest.fixture
-def app(settings, clock):
-    return make_app(settings, clock)
-
-
-@pytest.fixture
-def http(app):
-    return app.test_client()
-
-
-# -- headless Chromium (same rule as tests/browser: skipped when missing, required under CI=true) ---------
 
 class FastTalk(Talk):
     """Talk with a shorter settle time: every call here says how many messages it expects."""

@@ -10,13 +10,12 @@ import hashlib
 import hmac
 import io
 import json
-import threading
 
 import pytest
 import requests
-from werkzeug.serving import make_server
 
 from bot import signature
+from emulator.testing import serving
 from tests.conftest import BOT_ID, BOT_SECRET
 from tests.hostile.conftest import api_mock, counts, drain
 from tests.platform.helpers import signed_headers, text_event
@@ -145,15 +144,8 @@ def test_oversized_chunked_body_without_content_length_gets_413(app, http, clock
 @pytest.fixture
 def served(app):
     """The app behind a real HTTP server, for requests the test client cannot make (chunked bodies)."""
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_port}"
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(5)
+    with serving(app) as url:
+        yield url
 
 
 def _chunks(raw: bytes, size: int = 64 * 1024):

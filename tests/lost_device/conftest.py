@@ -36,8 +36,8 @@ def file_report(employee, where="今朝8時ごろ 通勤電車の中", notes="�
     """The whole report conversation; returns the bot's last messages."""
     first = employee.say("スマホをなくしてしまいました", expect=2)
     device_q = employee.press(first[-1], "報告する")
-    when_q = employee.press(device_q[-1], "私物スマートフォン")
+    employee.press(device_q[-1], "私物スマートフォン")
     lock_q = employee.say(where)
-    notes_q = employee.press(lock_q[-1], "設定していた")
+    employee.press(lock_q[-1], "設定していた")
     summary = employee.say(notes)
     return employee.press(summary[-1], "この内容で報告する", expect=1), summary, first

@@ -5,17 +5,7 @@ import pytest
 import responses
 
 from bot.store import inbox
-from tests.platform.helpers import make_app, mock_token, post_event, signed_headers, text_event
-
-
-@pytest.fixture
-def app(settings, clock):
-    return make_app(settings, clock)
-
-
-@pytest.fixture
-def http(app):
-    return app.test_client()
+from tests.platform.helpers import mock_token, post_event, signed_headers, text_event
 
 
 def stored_rows(app):

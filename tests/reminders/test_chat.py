@@ -8,7 +8,7 @@ from sqlalchemy import select
 
 from bot import reminder_records as rr
 from bot.dispatcher import Route
-from emulator.directory import ADMIN, ADMIN_CHANNEL_ID, SEED_USERS
+from emulator.directory import ADMIN, SEED_USERS
 from handlers import reminders
 from scheduler.service import ReminderService
 from tests.reminders.conftest import ACTIVE_SEED, TZ, delivered, make_broadcaster

@@ -12,7 +12,7 @@ from config.settings import load_settings
 from scheduler.__main__ import main
 from tests.conftest import make_env
 from tests.reminders.conftest import ACTIVE_SEED, CONFIG, TZ, delivered, emulated
-from tests.stack import ROOT, stack_env
+from tests.stack import ROOT
 
 
 def run(argv, settings, clock, client=None):

@@ -5,7 +5,6 @@ from datetime import timedelta
 
 from sqlalchemy import update
 
-from bot.clock import FixedClock
 from bot.store import OutgoingMessage, Store, make_engine, outbox
 from bot.migrate import upgrade
 from config.settings import normalise_database_url

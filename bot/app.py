@@ -116,7 +116,8 @@ def create_app(settings: Settings | None = None, *, clock=None, client=None, sta
     runtime.services.update(build_services(runtime))
     runtime.worker = Worker(runtime.store, runtime.client, Dispatcher(build_routes()), runtime.context,
                             runtime.clock, error_reply=error_reply_from(runtime.texts), periodic=PERIODIC_TASKS,
-                            startup_calls=[persistent_menu(runtime.texts)])
+                            startup_calls=[persistent_menu(runtime.texts)],
+                            intake_busy=runtime.store.inbox_writer.busy)
 
     app = Flask(__name__)
     app.config["MAX_CONTENT_LENGTH"] = MAX_BODY_BYTES

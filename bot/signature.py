@@ -3,12 +3,11 @@
 Pure functions, shared by the webhook (verify) and the local emulator (sign).
 """
 import base64
-import hashlib
 import hmac
 
 
 def sign(bot_secret: str, raw_body: bytes) -> str:
-    digest = hmac.new(bot_secret.encode("utf-8"), raw_body, hashlib.sha256).digest()
+    digest = hmac.digest(bot_secret.encode("utf-8"), raw_body, "sha256")  # one C call
     return base64.b64encode(digest).decode("ascii")
 
 

@@ -41,6 +41,8 @@ from sqlalchemy import (
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import IntegrityError
 
+from bot.inbox_writer import InboxWriter
+
 log = logging.getLogger("bot.store")
 
 # SQLite only autoincrements INTEGER PRIMARY KEY; PostgreSQL gets a 64-bit identity.
@@ -132,10 +134,6 @@ def make_engine(url: str) -> Engine:
     return create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=5, pool_timeout=5, hide_parameters=True)
 
 
-# Built once: the webhook runs this for every callback.
-_INBOX_INSERT = insert(inbox)
-
-
 @dataclass(frozen=True)
 class InboxRow:
     id: int
@@ -185,6 +183,7 @@ class Store:
         self.engine = engine
         self.clock = clock
         self.is_postgres = engine.dialect.name == "postgresql"
+        self.inbox_writer = InboxWriter(engine, inbox, self.now)
 
     def now(self) -> datetime:
         return utc_naive(self.clock.now())
@@ -238,16 +237,7 @@ class Store:
 
     def add_inbox(self, body_hash: str, body: str, event_type: str) -> int | None:
         """Store a verified event; None when the same raw body was already stored (a duplicate)."""
-        now = self.now()
-        try:
-            with self.transaction() as conn:
-                result = conn.execute(_INBOX_INSERT, {
-                    "body_hash": body_hash, "body": body, "event_type": event_type, "received_at": now,
-                    "status": "pending", "attempts": 0, "next_attempt_at": now,
-                })
-                return int(result.inserted_primary_key[0])
-        except IntegrityError:
-            return None
+        return self.inbox_writer.add(body_hash, body, event_type)
 
     def add_internal_event(self, conn: Connection, kind: str, payload: dict, key: str) -> None:
         """An event the bot raises itself (e.g. an account action finished), handled like a callback.

@@ -86,7 +86,8 @@ class Worker:
                  clock, owner: str | None = None, poll_seconds: float = 0.5, lease_seconds: float = 60.0,
                  send_wait_seconds: float = 2.0, error_reply: Callable[[], Reply] | None = None,
                  periodic: list[Callable] | None = None, periodic_seconds: float = 15.0,
-                 startup_calls: list[Callable] | None = None, resend_maybe_delivered: bool = True):
+                 startup_calls: list[Callable] | None = None, resend_maybe_delivered: bool = True,
+                 intake_busy: Callable[[], bool] | None = None, defer_max_seconds: float = 1.0):
         self.store = store
         self.client = client
         self.dispatcher = dispatcher
@@ -104,6 +105,11 @@ class Worker:
         # False (the broadcast): a send that may have been delivered (no response: read timeout,
         # connection dropped) is not sent again, since the message API has no idempotency key.
         self.resend_maybe_delivered = resend_maybe_delivered
+        # Callbacks come first: LINE WORKS never resends one we fail to acknowledge in time, while an
+        # answer can wait a moment. While callbacks keep arriving in this process the worker waits
+        # before each row, at most `defer_max_seconds`, so that a steady stream cannot stop answers.
+        self.intake_busy = intake_busy
+        self.defer_max_seconds = defer_max_seconds
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -127,9 +133,17 @@ class Worker:
     def wake(self) -> None:
         self._wake.set()
 
+    def _defer_to_intake(self) -> None:
+        if self.intake_busy is None:
+            return
+        deadline = time.monotonic() + self.defer_max_seconds
+        while self.intake_busy() and time.monotonic() < deadline and not self._stop.is_set():
+            self._stop.wait(0.005)
+
     def _run(self) -> None:
         while not self._stop.is_set():
             try:
+                self._defer_to_intake()
                 busy = self.run_once()
             except SQLAlchemyError as exc:
                 # Database away for a moment: wait and try again; nothing is lost, rows stay claimed
@@ -226,7 +240,9 @@ class Worker:
 
     def process_inbox(self, limit: int = 10) -> int:
         rows = self.store.claim_inbox(self.owner, limit, self.lease_seconds)
-        for row in rows:
+        for index, row in enumerate(rows):
+            if index:
+                self._defer_to_intake()
             self._process_row(row)
         return len(rows)
 
@@ -281,7 +297,9 @@ class Worker:
     def drain_outbox(self, limit: int = 10, max_priority: int | None = PRIORITY_NOTICE) -> int:
         """Send due outbox rows. The web worker leaves broadcast rows to the clock process."""
         rows = self.store.claim_outbox(self.owner, limit, lease_seconds=120, max_priority=max_priority)
-        for row in rows:
+        for index, row in enumerate(rows):
+            if index:
+                self._defer_to_intake()
             self.send_row(row)
         return len(rows)
 

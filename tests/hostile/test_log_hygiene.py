@@ -136,7 +136,7 @@ def test_procfile_web_process_output_leaks_nothing(keypair, tmp_path, sqlite_url
             tokens = issued_tokens(emulator)
             assert tokens
     output = log_path.read_text(encoding="utf-8", errors="replace")
-    assert "callback stored" in output  # the process did log the event, by id and type
+    assert "type=message/text user=" in output  # the process did log the event, by id and type
     secrets = {"bot secret": BOT_SECRET, "client secret": CLIENT_SECRET, "message text": NOTES,
                "message text (part)": "秘密のメモ123"}
     secrets.update({f"private key line {i}": line for i, line in enumerate(key_lines(keypair[0]))})

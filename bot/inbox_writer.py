@@ -1,0 +1,165 @@
+"""Writing verified callbacks to the inbox: the only write on the path to a callback's 200.
+
+What keeps it cheap without weakening "stored before acknowledged":
+- Group commit. Callbacks arriving together in one process share a transaction: the first thread to
+  find no write under way writes every row queued so far and commits once; the others wait for that
+  commit. Each caller still returns only after its own row is committed.
+- A connection of its own, detached from the pool, and the statement compiled once. The pool's
+  per-checkout work cost more than the insert. After any error the connection is dropped and the next
+  write opens a new one, so a database that comes back is used again at once.
+- On SQLite, a file lock taken around the write. Web processes writing at the same moment otherwise
+  meet SQLite's busy handler, which sleeps 1, 2, 5... ms between retries; flock hands the lock to the
+  next waiter as soon as it is free.
+
+A body already stored (same SHA-256) is not inserted again (ON CONFLICT DO NOTHING): None is returned.
+A database error reaches every caller of the batch as sqlalchemy.exc.OperationalError.
+"""
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import os
+import threading
+import time
+from datetime import datetime
+from typing import Callable
+
+from sqlalchemy import Table
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import OperationalError, SQLAlchemyError
+
+_INSERT_BY_DIALECT = {"sqlite": sqlite.insert, "postgresql": postgresql.insert}
+_COLUMNS = ("body_hash", "body", "event_type", "received_at", "status", "attempts", "next_attempt_at")
+
+
+class _Pending:
+    __slots__ = ("params", "row_id", "error", "done")
+
+    def __init__(self, params):
+        self.params = params
+        self.row_id: int | None = None
+        self.error: Exception | None = None
+        self.done = False
+
+
+class _FileLock:
+    """An exclusive flock on a file beside the SQLite database, shared by the processes that use it.
+
+    Opened on first use in each process: a descriptor inherited through fork would share its lock
+    with the parent instead of excluding it.
+    """
+
+    def __init__(self, path: str):
+        self._path = path
+        self._fd: int | None = None
+        self._pid: int | None = None
+
+    @contextlib.contextmanager
+    def held(self):
+        if self._pid != os.getpid():
+            self._fd, self._pid = os.open(self._path, os.O_CREAT | os.O_RDWR, 0o600), os.getpid()
+        fcntl.flock(self._fd, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(self._fd, fcntl.LOCK_UN)
+
+
+class InboxWriter:
+    def __init__(self, engine: Engine, table: Table, now: Callable[[], datetime]):
+        self._engine = engine
+        self._now = now
+        statement = (_INSERT_BY_DIALECT[engine.dialect.name](table)
+                     .on_conflict_do_nothing(index_elements=[table.c.body_hash]).returning(table.c.id))
+        compiled = statement.compile(dialect=engine.dialect, column_keys=list(_COLUMNS))
+        self._sql = compiled.string
+        self._positions = compiled.positiontup if compiled.positional else None
+        # The column types' own conversions, so rows look exactly as SQLAlchemy writes them.
+        processors = {key: table.c[key].type.bind_processor(engine.dialect) for key in _COLUMNS}
+        self._processors = {key: fn for key, fn in processors.items() if fn is not None}
+        database = engine.url.database
+        self._file_lock = (_FileLock(f"{database}-intake.lock")
+                           if engine.dialect.name == "sqlite" and database and database != ":memory:" else None)
+        self._lock = threading.Condition()
+        self._queue: list[_Pending] = []
+        self._writing = False
+        self._connection = None
+        self._connection_pid: int | None = None
+        self._last_arrival = 0.0
+
+    def add(self, body_hash: str, body: str, event_type: str) -> int | None:
+        """Store one verified callback; its row id once committed, None for a body already stored."""
+        self._last_arrival = time.monotonic()
+        now = self._now()
+        item = _Pending(self._bind({"body_hash": body_hash, "body": body, "event_type": event_type,
+                                    "received_at": now, "status": "pending", "attempts": 0, "next_attempt_at": now}))
+        with self._lock:
+            self._queue.append(item)
+            while self._writing and not item.done:
+                self._lock.wait()
+            if item.done:  # written by another thread's batch
+                return self._result(item)
+            self._writing, batch, self._queue = True, self._queue, []
+        try:
+            self._write(batch)
+        finally:
+            with self._lock:
+                self._writing = False
+                self._lock.notify_all()
+        return self._result(item)
+
+    def busy(self, within_seconds: float = 0.005) -> bool:
+        """Did a callback arrive in this process within the last `within_seconds`?"""
+        return time.monotonic() - self._last_arrival < within_seconds
+
+    def close(self) -> None:
+        with self._lock:
+            self._drop_connection()
+
+    def _bind(self, params: dict):
+        for key, process in self._processors.items():
+            params[key] = process(params[key])
+        return params if self._positions is None else tuple(params[key] for key in self._positions)
+
+    @staticmethod
+    def _result(item: _Pending) -> int | None:
+        if item.error is not None:
+            raise item.error
+        return item.row_id
+
+    def _write(self, batch: list[_Pending]) -> None:
+        try:
+            fresh = self._connection is None or self._connection_pid != os.getpid()
+            connection = self._connect() if fresh else self._connection
+            with self._file_lock.held() if self._file_lock else contextlib.nullcontext():
+                cursor = connection.cursor()
+                try:
+                    for item in batch:
+                        cursor.execute(self._sql, item.params)
+                        row = cursor.fetchone()
+                        item.row_id = int(row[0]) if row else None
+                    connection.commit()
+                finally:
+                    cursor.close()
+        except Exception as exc:  # the driver's own errors are not SQLAlchemy's: wrap them
+            self._drop_connection()
+            error = exc if isinstance(exc, SQLAlchemyError) else OperationalError(None, None, exc)
+            for item in batch:
+                item.row_id, item.error = None, error
+        for item in batch:
+            item.done = True
+
+    def _connect(self):
+        connection = self._engine.raw_connection()  # the engine's connect arguments and pragmas apply
+        connection.detach()  # ours for good: neither returned to nor counted by the pool
+        self._connection, self._connection_pid = connection, os.getpid()  # never used across a fork
+        return connection
+
+    def _drop_connection(self) -> None:
+        connection, self._connection = self._connection, None
+        if connection is not None:
+            try:
+                connection.close()
+            except Exception:  # already broken; nothing to keep
+                pass

@@ -5,10 +5,13 @@ environment pointed at an emulator process, a fresh SQLite file in a temporary d
 key pair and a random bot secret. wrk drives POST /callback with pre-generated, distinct, correctly
 signed callbacks from the emulator's synthetic members (a repeated body would be a duplicate and take
 a shortcut). Then the same wrk run against bench/bare_app.py under gunicorn with the same flags.
-Afterwards: every callback acknowledged with 200 must be in the inbox.
+Afterwards: every callback acknowledged with 200 must be in the inbox. Beside the throughput, the
+servers' CPU time per request (from /proc, all processes of each server), and the inbox write alone:
+Store.add_inbox in two processes at once with no HTTP around it, i.e. the part of our overhead that
+keeps a callback once acknowledged.
 
 This module also holds the pieces the other benchmarks share: the machine description, the result
-files, the process stack (emulator, release, web, clock) and the RSS of a process group.
+files, the process stack (emulator, release, web, clock) and the RSS and CPU time of a process group.
 
     .venv/bin/python -m bench.webhook_bench
 """
@@ -161,12 +164,8 @@ def stop_group(process: subprocess.Popen | None, sig: int = signal.SIGTERM, wait
 SHELLS = {"sh", "dash", "bash"}
 
 
-def group_rss(pgid: int) -> dict:
-    """VmRSS summed over the live processes of a process group (from /proc/<pid>/status).
-
-    The `sh -c` that runs a Procfile line (as `make run` does) is listed but not counted.
-    """
-    total, processes = 0, []
+def _group_members(pgid: int):
+    """(pid, fields of /proc/<pid>/stat after the command name, /proc/<pid>/status) of a process group."""
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
             continue
@@ -175,18 +174,70 @@ def group_rss(pgid: int) -> dict:
             fields = stat[stat.rindex(")") + 2:].split()
             if int(fields[2]) != pgid:  # fields after the comm: state ppid pgrp ...
                 continue
-            status = (entry / "status").read_text()
+            yield int(entry.name), fields, (entry / "status").read_text()
         except (OSError, ValueError):
             continue
+
+
+def group_rss(pgid: int) -> dict:
+    """VmRSS summed over the live processes of a process group (from /proc/<pid>/status).
+
+    The `sh -c` that runs a Procfile line (as `make run` does) is listed but not counted.
+    """
+    total, processes = 0, []
+    for pid, _fields, status in _group_members(pgid):
         rss = next((int(line.split()[1]) for line in status.splitlines() if line.startswith("VmRSS:")), 0)
         name = next((line.split(None, 1)[1] for line in status.splitlines() if line.startswith("Name:")), "?").strip()
-        processes.append({"pid": int(entry.name), "name": name, "rss_kib": rss})
+        processes.append({"pid": pid, "name": name, "rss_kib": rss})
         if name not in SHELLS:
             total += rss
     counted = [p for p in processes if p["name"] not in SHELLS]
     return {"rss_mib": round(total / 1024, 1), "processes": len(counted),
             "per_process_mib": [round(p["rss_kib"] / 1024, 1) for p in sorted(counted, key=lambda p: p["pid"])],
             "detail": sorted(processes, key=lambda p: p["pid"])}
+
+
+def group_cpu_seconds(pgid: int) -> float:
+    """User + system CPU time used so far by the live processes of a process group."""
+    ticks = sum(int(fields[11]) + int(fields[12]) for _pid, fields, _status in _group_members(pgid))
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
+def inbox_write_alone(workdir: Path, processes: int = 2, rows: int = 3000) -> dict:
+    """Store.add_inbox alone, in `processes` forked processes writing at once to one fresh SQLite file,
+    as the web line's processes do: the CPU time a stored callback costs without any HTTP."""
+    import resource
+
+    from bot.clock import SystemClock
+    from bot.migrate import upgrade
+    from bot.store import Store, make_engine
+
+    url = f"sqlite:///{workdir / 'write-alone.sqlite3'}"
+    upgrade(url)
+    body = json.dumps(message_event(DOMAIN_ID, synthetic_user_id(1), QUESTIONS[0]), ensure_ascii=False)
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    started = time.perf_counter()
+    children = []
+    for n in range(processes):
+        pid = os.fork()
+        if pid == 0:
+            code = 1
+            try:
+                store = Store(make_engine(url), SystemClock())
+                stored = [store.add_inbox(f"{n:08d}{i:056d}", body, "message/text") for i in range(rows)]
+                code = 0 if all(stored) else 1
+            finally:
+                os._exit(code)
+        children.append(pid)
+    failed = [pid for pid in children if os.waitpid(pid, 0)[1] != 0]
+    elapsed = time.perf_counter() - started
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    if failed:
+        raise RuntimeError(f"inbox writers failed: {failed}")
+    total = processes * rows
+    return {"processes": processes, "rows": total, "cpu_us_per_row": round(cpu / total * 1e6, 1),
+            "rows_per_s": round(total / elapsed, 1)}
 
 
 class Stack:
@@ -380,7 +431,9 @@ def main(tmp: Path | None = None, drain_seconds: float = 60) -> dict:
             time.sleep(0.5)  # the warm-up's requests in flight when wrk stopped
             before = stack.db_counts()["inbox"]
             stored_before = sum(before.values())
+            cpu_before = group_cpu_seconds(web_pgid)
             ours = run_wrk(f"{stack.bot_url}/callback", main_bodies, WRK_SECONDS)
+            ours_cpu = group_cpu_seconds(web_pgid) - cpu_before
             time.sleep(0.5)  # requests in flight when wrk stopped
             stored = sum(stack.db_counts()["inbox"].values()) - stored_before
             rss_after = group_rss(web_pgid)
@@ -394,13 +447,20 @@ def main(tmp: Path | None = None, drain_seconds: float = 60) -> dict:
             stack.stop("web")
 
             bare_line = bare_command(web_line(stack.web_port))
-            stack.start_web(bare_line, name="bare", health="/nothing-here")
+            bare_pgid = stack.start_web(bare_line, name="bare", health="/nothing-here").pid
             print(f"[webhook] bare: {bare_line}", flush=True)
             run_wrk(f"{stack.bot_url}/callback", warm, WARMUP_SECONDS, latency=False)
+            cpu_before = group_cpu_seconds(bare_pgid)
             bare = run_wrk(f"{stack.bot_url}/callback", main_bodies, WRK_SECONDS)
+            bare_cpu = group_cpu_seconds(bare_pgid) - cpu_before
             stack.stop("bare")
+        print("[webhook] the inbox write alone: two processes storing callbacks at once…", flush=True)
+        write_alone = inbox_write_alone(workdir)
 
     o, b = _summary(ours), _summary(bare)
+    # The servers' own CPU time per request (all their processes; the worker thread's share included).
+    o["cpu_us_per_request"] = round(ours_cpu / ours["requests"] * 1e6) if ours["requests"] else None
+    b["cpu_us_per_request"] = round(bare_cpu / bare["requests"] * 1e6) if bare["requests"] else None
     ratio = o["requests_per_s"] / b["requests_per_s"] if b["requests_per_s"] else None
     figures = {
         "wrk": {"threads": WRK_THREADS, "connections": WRK_CONNECTIONS, "seconds": WRK_SECONDS,
@@ -412,15 +472,16 @@ def main(tmp: Path | None = None, drain_seconds: float = 60) -> dict:
                          "non_2xx": ours["non_2xx"]},
         "web_rss_after_run": {k: v for k, v in rss_after.items() if k != "detail"},
         "drain_after_run": drain,
+        "inbox_write_alone": write_alone,
         "reply_sends": {"message_api_calls": len(sends), "refused": len(refused)},
         "wrk_output": {"ours": ours["text"], "bare": bare["text"]},
     }
     print(table("Webhook: POST /callback, wrk -t2 -c16 -d15s (after a 3 s warm-up)",
-                ["server", "requests/s", "p50 ms", "p90 ms", "p99 ms", "max ms", "non-2xx", "requests"],
+                ["server", "requests/s", "p50 ms", "p90 ms", "p99 ms", "max ms", "non-2xx", "requests", "CPU µs/req"],
                 [["ours (Procfile web)", o["requests_per_s"], o["p50_ms"], o["p90_ms"], o["p99_ms"], o["max_ms"],
-                  o["non_2xx"], o["requests"]],
+                  o["non_2xx"], o["requests"], o["cpu_us_per_request"]],
                  ["bare Flask", b["requests_per_s"], b["p50_ms"], b["p90_ms"], b["p99_ms"], b["max_ms"],
-                  b["non_2xx"], b["requests"]]]))
+                  b["non_2xx"], b["requests"], b["cpu_us_per_request"]]]))
     verdict = "meets" if ratio and ratio >= 0.8 else "below"
     print(f"  ratio ours/bare (requests/s): {ratio:.2f}  ({verdict} the 0.8 goal)")
     sc = figures["stored_check"]
@@ -431,6 +492,8 @@ def main(tmp: Path | None = None, drain_seconds: float = 60) -> dict:
           f"{'drained' if drain['drained'] else 'not drained'} after {drain['waited_s']} s "
           f"(inbox {drain['inbox']}, outbox {drain['outbox']}); message API calls {len(sends):,}, refused {len(refused)}")
     print(f"  web RSS right after the run: {rss_after['rss_mib']} MiB over {rss_after['processes']} processes")
+    print(f"  the inbox write alone (Store.add_inbox, {write_alone['processes']} processes at once, no HTTP): "
+          f"{write_alone['cpu_us_per_row']} µs CPU per stored callback, {write_alone['rows_per_s']:,} rows/s")
     path = write_result("webhook", figures)
     print(f"  -> {path.relative_to(ROOT)}")
     return figures

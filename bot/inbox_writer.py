@@ -70,8 +70,13 @@ class InboxWriter:
     def __init__(self, engine: Engine, table: Table, now: Callable[[], datetime]):
         self._engine = engine
         self._now = now
-        statement = (_INSERT_BY_DIALECT[engine.dialect.name](table)
-                     .on_conflict_do_nothing(index_elements=[table.c.body_hash]).returning(table.c.id))
+        # SQLite: an autocommit connection, so that a lone row is one statement (no BEGIN/COMMIT),
+        # and the new id from lastrowid. PostgreSQL: RETURNING and a commit.
+        self._sqlite = engine.dialect.name == "sqlite"
+        statement = _INSERT_BY_DIALECT[engine.dialect.name](table).on_conflict_do_nothing(
+            index_elements=[table.c.body_hash])
+        if not self._sqlite:
+            statement = statement.returning(table.c.id)
         compiled = statement.compile(dialect=engine.dialect, column_keys=list(_COLUMNS))
         self._sql = compiled.string
         self._positions = compiled.positiontup if compiled.positional else None
@@ -80,17 +85,17 @@ class InboxWriter:
         self._processors = {key: fn for key, fn in processors.items() if fn is not None}
         database = engine.url.database
         self._file_lock = (_FileLock(f"{database}-intake.lock")
-                           if engine.dialect.name == "sqlite" and database and database != ":memory:" else None)
+                           if self._sqlite and database and database != ":memory:" else None)
         self._lock = threading.Condition()
         self._queue: list[_Pending] = []
         self._writing = False
         self._connection = None
         self._connection_pid: int | None = None
-        self._last_arrival = 0.0
+        self._last_arrival = self._previous_arrival = 0.0
 
     def add(self, body_hash: str, body: str, event_type: str) -> int | None:
         """Store one verified callback; its row id once committed, None for a body already stored."""
-        self._last_arrival = time.monotonic()
+        self._previous_arrival, self._last_arrival = self._last_arrival, time.monotonic()
         now = self._now()
         item = _Pending(self._bind({"body_hash": body_hash, "body": body, "event_type": event_type,
                                     "received_at": now, "status": "pending", "attempts": 0, "next_attempt_at": now}))
@@ -110,8 +115,10 @@ class InboxWriter:
         return self._result(item)
 
     def busy(self, within_seconds: float = 0.005) -> bool:
-        """Did a callback arrive in this process within the last `within_seconds`?"""
-        return time.monotonic() - self._last_arrival < within_seconds
+        """Are callbacks arriving in this process one after another: the last two less than
+        `within_seconds` apart, and the last one less than that ago? A lone callback is not a stream."""
+        return (time.monotonic() - self._last_arrival < within_seconds
+                and self._last_arrival - self._previous_arrival < within_seconds)
 
     def close(self) -> None:
         with self._lock:
@@ -135,11 +142,7 @@ class InboxWriter:
             with self._file_lock.held() if self._file_lock else contextlib.nullcontext():
                 cursor = connection.cursor()
                 try:
-                    for item in batch:
-                        cursor.execute(self._sql, item.params)
-                        row = cursor.fetchone()
-                        item.row_id = int(row[0]) if row else None
-                    connection.commit()
+                    self._insert(cursor, connection, batch)
                 finally:
                     cursor.close()
         except Exception as exc:  # the driver's own errors are not SQLAlchemy's: wrap them
@@ -150,9 +153,27 @@ class InboxWriter:
         for item in batch:
             item.done = True
 
+    def _insert(self, cursor, connection, batch: list[_Pending]) -> None:
+        if not self._sqlite:
+            for item in batch:
+                cursor.execute(self._sql, item.params)
+                row = cursor.fetchone()
+                item.row_id = int(row[0]) if row else None
+            connection.commit()
+            return
+        if len(batch) > 1:
+            cursor.execute("BEGIN")
+        for item in batch:
+            cursor.execute(self._sql, item.params)
+            item.row_id = cursor.lastrowid if cursor.rowcount == 1 else None  # 0 rows: already stored
+        if len(batch) > 1:
+            cursor.execute("COMMIT")
+
     def _connect(self):
         connection = self._engine.raw_connection()  # the engine's connect arguments and pragmas apply
         connection.detach()  # ours for good: neither returned to nor counted by the pool
+        if self._sqlite:
+            connection.dbapi_connection.isolation_level = None  # autocommit; batches say BEGIN/COMMIT
         self._connection, self._connection_pid = connection, os.getpid()  # never used across a fork
         return connection
 

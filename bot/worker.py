@@ -87,7 +87,7 @@ class Worker:
                  send_wait_seconds: float = 2.0, error_reply: Callable[[], Reply] | None = None,
                  periodic: list[Callable] | None = None, periodic_seconds: float = 15.0,
                  startup_calls: list[Callable] | None = None, resend_maybe_delivered: bool = True,
-                 intake_busy: Callable[[], bool] | None = None, defer_max_seconds: float = 1.0):
+                 intake_busy: Callable[[], bool] | None = None, defer_max_seconds: float = 0.2):
         self.store = store
         self.client = client
         self.dispatcher = dispatcher

@@ -72,6 +72,34 @@ def test_concurrent_callbacks_each_get_their_own_committed_row(store):
     assert sorted(ids) == [r.id for r in rows]
 
 
+def test_callbacks_queued_during_a_write_share_the_next_commit(store, monkeypatch):
+    """Three callbacks arrive while a write is under way: the next writer stores them, its own row
+    and a duplicate of one of them in one transaction, and each caller gets its own answer."""
+    writer = store.inbox_writer
+    batches = []
+    insert = writer._insert
+    monkeypatch.setattr(writer, "_insert", lambda cursor, conn, batch: (batches.append(len(batch)),
+                                                                        insert(cursor, conn, batch)))
+    with writer._lock:
+        writer._writing = True  # as if another thread were committing now
+    results = {}
+    waiting = [threading.Thread(target=lambda b=b: results.__setitem__(b, store.add_inbox(digest(b), b, "t")))
+               for b in ("q1", "q2", "q3", "q2")]
+    for t in waiting:
+        t.start()
+    while len(writer._queue) < 4:
+        threading.Event().wait(0.01)
+    with writer._lock:
+        writer._writing = False
+        writer._lock.notify_all()
+    for t in waiting:
+        t.join(10)
+    assert batches == [4]
+    rows = stored(store)
+    assert sorted(r.body for r in rows) == ["q1", "q2", "q3"]
+    assert {results["q1"], results["q3"]} <= {r.id for r in rows}
+
+
 def test_a_database_error_reaches_every_caller_and_the_next_write_reconnects(store):
     writer = store.inbox_writer
     store.add_inbox(digest("before"), "{}", "message/text")
@@ -115,11 +143,14 @@ def test_sqlite_writers_in_two_processes_take_turns_without_losing_a_row(tmp_pat
     assert (tmp_path / "bot.sqlite3-intake.lock").exists()
 
 
-def test_writer_reports_recent_arrivals(store):
+def test_writer_reports_a_stream_of_arrivals_not_a_lone_one(store):
     writer: InboxWriter = store.inbox_writer
     assert not writer.busy()
     store.add_inbox(digest("x"), "{}", "message/text")
-    assert writer.busy(within_seconds=60)
+    assert not writer.busy(within_seconds=60)  # one callback: answer it at once
+    store.add_inbox(digest("y"), "{}", "message/text")
+    assert writer.busy(within_seconds=60)  # a second right behind it: callbacks come first
+    assert not writer.busy(within_seconds=0)
 
 
 def test_worker_waits_while_callbacks_arrive_then_goes_on(store, clock):

@@ -105,6 +105,7 @@ class Entry(_Strict):
     title: str = Field(min_length=1, max_length=LABEL_LIMIT)
     questions: list[str] = Field(min_length=1)
     keywords: dict[str, float] = Field(default_factory=dict)
+    about: list[str] = Field(default_factory=list)
     answer: str = Field(min_length=1, max_length=TEXT_LIMIT)
     related: list[str] = Field(default_factory=list)
     links: list[Link] = Field(default_factory=list, max_length=MAX_LINKS)
@@ -323,7 +324,7 @@ def load_faq(
     if errors:
         raise FaqError(errors)
 
-    docs = [matching.IndexedDoc(e.id, [e.title, *e.questions], dict(e.keywords)) for e in entries]
+    docs = [matching.IndexedDoc(e.id, [e.title, *e.questions], dict(e.keywords), tuple(e.about)) for e in entries]
     matcher = matching.Matcher(docs, params or matching.MatchParams(), out_of_scope=top.out_of_scope)
     return FaqBook(
         entries=tuple(entries),

@@ -53,11 +53,20 @@ def _said(event) -> tuple[str, str | None]:
 
 
 def is_loss_message(text: str) -> bool:
-    """"スマホなくした" yes; "財布を落とした" no: a loss word with a device word, or a very short message."""
+    """"スマホなくした" yes; "財布を落とした" no: a loss word with a device word, or a short message that
+    names nothing else ("なくした！", "落としちゃった")."""
     norm = normalise(text)
     if not any(w in norm for w in LOSS_WORDS):
         return False
-    return any(w in norm for w in DEVICE_WORDS) or len(norm) <= 8
+    if any(w in norm for w in DEVICE_WORDS):
+        return True
+    rest = norm
+    for word in LOSS_WORDS:
+        rest = rest.replace(word, "")
+    # Kanji, katakana or latin left over name a thing (財布, カギ, 定期); hiragana are endings and particles.
+    names_a_thing = any(unicodedata.category(ch).startswith("L") and not ("ぁ" <= ch <= "ゖ" or ch == "ー")
+                        for ch in rest)
+    return len(norm) <= 12 and not names_a_thing
 
 
 def is_found_message(text: str) -> bool:

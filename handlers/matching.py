@@ -270,6 +270,9 @@ class IndexedDoc:
     id: str
     texts: list[str]
     keywords: dict[str, float] = field(default_factory=dict)
+    # What the entry is about (e.g. a phone). When set, a question with an off-topic word does not
+    # get this entry unless it also names one of these: 「財布を落とした」 is not about a phone.
+    about: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -331,6 +334,7 @@ class Matcher:
             if self.keywords else None
         )
         self.out_of_scope = [self.canon(t) for t in out_of_scope if self.canon(t)]
+        self.about = [[self.canon(t) for t in d.about if self.canon(t)] for d in docs]
 
     def _idf(self, df: int) -> float:
         return math.log(1 + (self.n - df + 0.5) / (df + 0.5))
@@ -368,6 +372,9 @@ class Matcher:
         for i in set(acc) | set(kw):
             cov = acc.get(i, 0.0) / total if total else 0.0
             bonus = min(p.keyword_cap, p.keyword_weight * kw.get(i, 0.0))
+            names_its_subject = any(t in canon for t in self.about[i])
+            if off_topic and self.about[i] and not names_its_subject:
+                continue  # 「財布を落とした」: about another thing than the entry's
             # an off-topic word (会議室, 交通費...) only stands if the entry has a decisive keyword
             penalty = p.oos_penalty if off_topic and kw.get(i, 0.0) < p.strong_keyword else 0.0
             out.append(Ranked(self.ids[i], cov + bonus - penalty, cov, bonus))

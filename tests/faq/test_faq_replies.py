@@ -112,6 +112,17 @@ def test_out_of_scope_falls_back(book, text):
     assert faq.classify(book, text).kind == "fallback"
 
 
+@pytest.mark.parametrize("text", ["財布を落とした", "鍵をなくしました", "定期をなくした", "社用車の鍵を落とした"])
+def test_losing_something_else_than_a_device_is_not_the_lost_phone_answer(book, text):
+    assert faq.classify(book, text).entry_id != "lost-device"
+    assert faq.classify(book, text).kind == "fallback"
+
+
+@pytest.mark.parametrize("text", ["財布とスマホを落とした", "鍵と携帯をなくしました", "なくした", "落としちゃった"])
+def test_a_device_named_beside_another_thing_still_gets_the_lost_phone_answer(book, text):
+    assert faq.classify(book, text).entry_id == "lost-device"
+
+
 @pytest.mark.parametrize("text,entry", [
     ("ｽﾏﾎ ﾅｸｼﾀ", "lost-device"), ("ＷＩＦＩ使える？", "office-wifi"), ("無線ＬＡＮある？", "office-wifi"),
     ("ギガ節約したい", "reduce-data"), ("会社辞めたらアカウントどうなる", "resignation"),

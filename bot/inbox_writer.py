@@ -145,13 +145,16 @@ class InboxWriter:
                     self._insert(cursor, connection, batch)
                 finally:
                     cursor.close()
-        except Exception as exc:  # the driver's own errors are not SQLAlchemy's: wrap them
+        except BaseException as exc:  # the driver's own errors are not SQLAlchemy's: wrap them
             self._drop_connection()
             error = exc if isinstance(exc, SQLAlchemyError) else OperationalError(None, None, exc)
             for item in batch:
                 item.row_id, item.error = None, error
-        for item in batch:
-            item.done = True
+            if not isinstance(exc, Exception):
+                raise  # (after the finally) the waiting callers still get their error, never a silent None
+        finally:
+            for item in batch:
+                item.done = True
 
     def _insert(self, cursor, connection, batch: list[_Pending]) -> None:
         if not self._sqlite:

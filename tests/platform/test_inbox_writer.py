@@ -72,32 +72,68 @@ def test_concurrent_callbacks_each_get_their_own_committed_row(store):
     assert sorted(ids) == [r.id for r in rows]
 
 
+def queue_behind_a_write(store, bodies) -> tuple[list[threading.Thread], dict]:
+    """Callbacks that arrive while another thread is committing: they queue and wait. Returns their
+    threads and, once joined, what each add_inbox returned or raised. The caller ends the write."""
+    writer = store.inbox_writer
+    with writer._lock:
+        writer._writing = True  # as if another thread were committing now
+    outcomes: dict[str, object] = {}
+
+    def post(body: str) -> None:
+        try:
+            outcomes.setdefault(body, []).append(store.add_inbox(digest(body), body, "message/text"))
+        except OperationalError as exc:
+            outcomes.setdefault(body, []).append(exc)
+
+    threads = [threading.Thread(target=post, args=(b,)) for b in bodies]
+    for t in threads:
+        t.start()
+    while len(writer._queue) < len(bodies):
+        threading.Event().wait(0.01)
+    return threads, outcomes
+
+
+def end_write(store, notify: bool) -> None:
+    with store.inbox_writer._lock:
+        store.inbox_writer._writing = False
+        if notify:
+            store.inbox_writer._lock.notify_all()
+
+
 def test_callbacks_queued_during_a_write_share_the_next_commit(store, monkeypatch):
-    """Three callbacks arrive while a write is under way: the next writer stores them, its own row
-    and a duplicate of one of them in one transaction, and each caller gets its own answer."""
+    """Four callbacks (one a duplicate) arrive while a write is under way: the next writer stores them
+    in one transaction, and each caller gets its own answer."""
     writer = store.inbox_writer
     batches = []
     insert = writer._insert
     monkeypatch.setattr(writer, "_insert", lambda cursor, conn, batch: (batches.append(len(batch)),
                                                                         insert(cursor, conn, batch)))
-    with writer._lock:
-        writer._writing = True  # as if another thread were committing now
-    results = {}
-    waiting = [threading.Thread(target=lambda b=b: results.__setitem__(b, store.add_inbox(digest(b), b, "t")))
-               for b in ("q1", "q2", "q3", "q2")]
-    for t in waiting:
-        t.start()
-    while len(writer._queue) < 4:
-        threading.Event().wait(0.01)
-    with writer._lock:
-        writer._writing = False
-        writer._lock.notify_all()
-    for t in waiting:
+    threads, outcomes = queue_behind_a_write(store, ["q1", "q2", "q3", "q2"])
+    end_write(store, notify=True)  # the first waiter to wake writes for all
+    for t in threads:
         t.join(10)
     assert batches == [4]
     rows = stored(store)
     assert sorted(r.body for r in rows) == ["q1", "q2", "q3"]
-    assert {results["q1"], results["q3"]} <= {r.id for r in rows}
+    ids = {r.body: r.id for r in rows}
+    assert outcomes["q1"] == [ids["q1"]] and outcomes["q3"] == [ids["q3"]]
+    assert sorted(outcomes["q2"], key=str) == sorted([ids["q2"], None], key=str)  # stored once
+
+
+def test_callers_waiting_on_an_interrupted_write_get_an_error_not_a_silent_none(store, monkeypatch):
+    def interrupted(cursor, conn, batch):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(store.inbox_writer, "_insert", interrupted)
+    threads, outcomes = queue_behind_a_write(store, ["w1", "w2"])
+    end_write(store, notify=False)  # the waiters sleep on: this thread leads the next write
+    with pytest.raises(KeyboardInterrupt):
+        store.add_inbox(digest("leader"), "leader", "message/text")
+    for t in threads:
+        t.join(10)
+    assert [type(v) for vs in outcomes.values() for v in vs] == [OperationalError, OperationalError]
+    assert stored(store) == []
 
 
 def test_a_database_error_reaches_every_caller_and_the_next_write_reconnects(store):

@@ -5,11 +5,14 @@ What keeps it cheap without weakening "stored before acknowledged":
   find no write under way writes every row queued so far and commits once; the others wait for that
   commit. Each caller still returns only after its own row is committed.
 - A connection of its own, detached from the pool, and the statement compiled once. The pool's
-  per-checkout work cost more than the insert. After any error the connection is dropped and the next
-  write opens a new one, so a database that comes back is used again at once.
+  per-checkout work cost more than the insert. A kept connection the server has closed is replaced and
+  the batch written once more; after any other error the connection is dropped and the next write
+  opens a new one, so a database that comes back is used again at once.
 - On SQLite, a file lock taken around the write. Web processes writing at the same moment otherwise
   meet SQLite's busy handler, which sleeps 1, 2, 5... ms between retries; flock hands the lock to the
-  next waiter as soon as it is free.
+  next waiter as soon as it is free. Durability is the engine's (WAL, synchronous=NORMAL): a committed
+  row survives the process being killed, not a power cut of the machine in the next moments; see the
+  README (PostgreSQL syncs every commit).
 
 A body already stored (same SHA-256) is not inserted again (ON CONFLICT DO NOTHING): None is returned.
 A database error reaches every caller of the batch as sqlalchemy.exc.OperationalError.
@@ -18,6 +21,7 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import logging
 import os
 import threading
 import time
@@ -28,6 +32,8 @@ from sqlalchemy import Table
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import OperationalError, SQLAlchemyError
+
+log = logging.getLogger("bot.inbox")
 
 _INSERT_BY_DIALECT = {"sqlite": sqlite.insert, "postgresql": postgresql.insert}
 _COLUMNS = ("body_hash", "body", "event_type", "received_at", "status", "attempts", "next_attempt_at")
@@ -58,7 +64,15 @@ class _FileLock:
     @contextlib.contextmanager
     def held(self):
         if self._pid != os.getpid():
-            self._fd, self._pid = os.open(self._path, os.O_CREAT | os.O_RDWR, 0o600), os.getpid()
+            self._pid = os.getpid()
+            try:
+                self._fd = os.open(self._path, os.O_CREAT | os.O_RDWR, 0o600)
+            except OSError as exc:  # SQLite still serialises the writers, only less promptly
+                log.warning("no intake lock file (%s); SQLite's own locking alone", type(exc).__name__)
+                self._fd = None
+        if self._fd is None:
+            yield
+            return
         fcntl.flock(self._fd, fcntl.LOCK_EX)
         try:
             yield
@@ -137,14 +151,17 @@ class InboxWriter:
 
     def _write(self, batch: list[_Pending]) -> None:
         try:
-            fresh = self._connection is None or self._connection_pid != os.getpid()
-            connection = self._connect() if fresh else self._connection
-            with self._file_lock.held() if self._file_lock else contextlib.nullcontext():
-                cursor = connection.cursor()
-                try:
-                    self._insert(cursor, connection, batch)
-                finally:
-                    cursor.close()
+            kept = self._connection is not None and self._connection_pid == os.getpid()
+            try:
+                self._write_on(self._connection if kept else self._connect(), batch)
+            except Exception as exc:
+                if not (kept and self._engine.dialect.is_disconnect(exc, self._connection, None)):
+                    raise
+                # The server closed our kept connection (restart, idle timeout): once more on a new one.
+                # Safe: a row that did commit comes back as None (already stored), never twice.
+                log.info("inbox connection lost (%s); writing on a new one", type(exc).__name__)
+                self._drop_connection()
+                self._write_on(self._connect(), batch)
         except BaseException as exc:  # the driver's own errors are not SQLAlchemy's: wrap them
             self._drop_connection()
             error = exc if isinstance(exc, SQLAlchemyError) else OperationalError(None, None, exc)
@@ -155,6 +172,14 @@ class InboxWriter:
         finally:
             for item in batch:
                 item.done = True
+
+    def _write_on(self, connection, batch: list[_Pending]) -> None:
+        with self._file_lock.held() if self._file_lock else contextlib.nullcontext():
+            cursor = connection.cursor()
+            try:
+                self._insert(cursor, connection, batch)
+            finally:
+                cursor.close()
 
     def _insert(self, cursor, connection, batch: list[_Pending]) -> None:
         if not self._sqlite:
@@ -173,16 +198,19 @@ class InboxWriter:
             cursor.execute("COMMIT")
 
     def _connect(self):
-        connection = self._engine.raw_connection()  # the engine's connect arguments and pragmas apply
-        connection.detach()  # ours for good: neither returned to nor counted by the pool
+        if self._connection_pid != os.getpid():
+            self._connection = None  # inherited through fork: the parent's, not ours to close
+        pooled = self._engine.raw_connection()  # the engine's connect arguments and pragmas apply
+        pooled.detach()  # ours for good: neither returned to nor counted by the pool
+        connection = pooled.dbapi_connection
         if self._sqlite:
-            connection.dbapi_connection.isolation_level = None  # autocommit; batches say BEGIN/COMMIT
-        self._connection, self._connection_pid = connection, os.getpid()  # never used across a fork
+            connection.isolation_level = None  # autocommit; batches say BEGIN/COMMIT
+        self._connection, self._connection_pid = connection, os.getpid()
         return connection
 
     def _drop_connection(self) -> None:
         connection, self._connection = self._connection, None
-        if connection is not None:
+        if connection is not None and self._connection_pid == os.getpid():
             try:
                 connection.close()
             except Exception:  # already broken; nothing to keep

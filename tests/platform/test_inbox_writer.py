@@ -6,7 +6,7 @@ import os
 import threading
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, text
 from sqlalchemy.exc import OperationalError
 
 from bot.dispatcher import Dispatcher
@@ -154,6 +154,35 @@ def test_a_database_error_reaches_every_caller_and_the_next_write_reconnects(sto
     assert writer._connection is None  # dropped, not reused
     assert store.add_inbox(digest("after"), "{}", "message/text") is not None
     assert [r.body_hash for r in stored(store)] == [digest("before"), digest("after")]
+
+
+def test_a_connection_the_server_closed_is_replaced_without_refusing_the_callback(store, database_url):
+    """PostgreSQL restarted (or an idle connection cut): the kept connection is dead. The callback is
+    still stored, on a new connection, instead of being answered 503."""
+    store.add_inbox(digest("before"), "{}", "message/text")
+    writer = store.inbox_writer
+    dead = writer._connection
+    if database_url.startswith("sqlite"):
+        dead.close()
+    else:
+        with store.engine.begin() as conn:
+            conn.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": dead.info.backend_pid})
+    assert store.add_inbox(digest("after"), "{}", "message/text") is not None
+    assert writer._connection is not dead
+    assert [r.body_hash for r in stored(store)] == [digest("before"), digest("after")]
+
+
+def test_without_a_usable_lock_file_sqlite_writes_go_on(tmp_path, clock, caplog):
+    from bot.migrate import upgrade
+
+    url = f"sqlite:///{tmp_path / 'bot.sqlite3'}"
+    upgrade(url)
+    store = Store(make_engine(url), clock)
+    store.inbox_writer._file_lock._path = str(tmp_path / "missing-directory" / "intake.lock")
+    assert store.add_inbox(digest("a"), "{}", "message/text") is not None
+    assert store.add_inbox(digest("b"), "{}", "message/text") is not None
+    assert len(stored(store)) == 2
+    assert "no intake lock file" in caplog.text
 
 
 def test_sqlite_writers_in_two_processes_take_turns_without_losing_a_row(tmp_path, clock):

@@ -287,7 +287,7 @@ class Stack:
     def start_emulator(self) -> None:
         process = self._start("emulator", [
             sys.executable, "-m", "emulator", "--port", str(self.emulator_port),
-            "--callback-url", f"{self.bot_url}/callback", "--bot-id", BOT_ID, "--bot-secret", self.bot_secret,
+            "--callback-url", f"{self.bot_url}/callback", "--bot-id", BOT_ID, f"--bot-secret={self.bot_secret}",  # may begin with "-"
             "--client-id", "bench-client-id", "--client-secret", "bench-client-secret",
             "--service-account", "bench.serviceaccount@example.co.jp", "--public-key-file", str(self.public_key),
             "--rate-limit", "1000000", "--directory-size", str(self.directory_size), "--domain-id", str(DOMAIN_ID)])

@@ -65,8 +65,9 @@ def demo_environment(bot_port: int, emulator_port: int) -> tuple[dict, dict]:
     emulator_args = [
         sys.executable, "-m", "emulator", "--port", str(emulator_port),
         "--callback-url", f"http://127.0.0.1:{bot_port}/callback",
-        "--bot-id", shared["bot_id"], "--bot-secret", shared["bot_secret"],
-        "--client-id", shared["client_id"], "--client-secret", shared["client_secret"],
+        # "--name=value": a generated secret may begin with "-", which would read as an option
+        "--bot-id", shared["bot_id"], f"--bot-secret={shared['bot_secret']}",
+        "--client-id", shared["client_id"], f"--client-secret={shared['client_secret']}",
         "--service-account", shared["service_account"], "--public-key-file", str(public_key),
     ]
     return env, {"args": emulator_args, "base": emulator_base}

@@ -143,11 +143,17 @@ class Messages(_Strict):
     feedback_down: str = Field(min_length=1)
 
 
+class TopicOnly(_Strict):
+    words: list[str] = Field(default_factory=list)
+    fillers: list[str] = Field(default_factory=list)
+
+
 class _Top(BaseModel):
     model_config = ConfigDict(extra="forbid")
     categories: list[Any] = Field(min_length=1)
     messages: Any
     out_of_scope: list[str] = Field(default_factory=list)
+    topic_only: TopicOnly = Field(default_factory=TopicOnly)
     entries: list[Any] = Field(min_length=1)
 
 
@@ -162,6 +168,9 @@ class FaqBook:
     matcher: matching.Matcher = field(repr=False)
     by_id: dict[str, Entry] = field(repr=False)
     source: str = ""
+    # canonical forms, longest first: see `topic_only` in faq.yaml
+    topic_words: tuple[str, ...] = ()
+    topic_fillers: tuple[str, ...] = ()
 
     def entry(self, entry_id: str) -> Entry:
         return self.by_id[entry_id]
@@ -332,6 +341,8 @@ def load_faq(
         messages=messages,  # type: ignore[arg-type]
         company=company,
         matcher=matcher,
+        topic_words=_canonical_terms(matcher, top.topic_only.words),
+        topic_fillers=_canonical_terms(matcher, top.topic_only.fillers),
         by_id=by_id,
         source=str(faq_path),
     )
@@ -444,8 +455,26 @@ _MENU_WORDS = {matching.normalize(w) for w in (
 )}
 
 
+def _canonical_terms(matcher: matching.Matcher, terms: list[str]) -> tuple[str, ...]:
+    return tuple(sorted({matcher.canon(t) for t in terms if matcher.canon(t)}, key=len, reverse=True))
+
+
+def names_only_the_topic(book: FaqBook, text: str) -> bool:
+    """「スマホ」, 「LINE WORKSのルールを教えて」: the subject named, no question asked."""
+    canon = book.matcher.canon(text[:MAX_QUESTION_CHARS])
+    rest = canon
+    for word in book.topic_words:
+        rest = rest.replace(word, "")
+    if rest == canon:
+        return False
+    for filler in book.topic_fillers:
+        rest = rest.replace(filler, "")
+    return not rest
+
+
 def browse_request(book: FaqBook, text: str) -> BrowseRequest | None:
-    """Recognise 'show me the menu' and 'カテゴリ:<title or id>' texts."""
+    """Recognise 'show me the menu' and 'カテゴリ:<title or id>' texts, and a message that only names
+    the subject (the menu then, rather than a guess at one entry)."""
     raw = (text or "").strip()
     for prefix in (CATEGORY_PREFIX, "カテゴリ：", "カテゴリー:", "カテゴリー："):
         if raw.startswith(prefix):
@@ -455,7 +484,7 @@ def browse_request(book: FaqBook, text: str) -> BrowseRequest | None:
                     return BrowseRequest("category", c.id)
             return BrowseRequest("menu")
     norm = matching.normalize(raw)
-    if norm in _MENU_WORDS:
+    if norm in _MENU_WORDS or names_only_the_topic(book, raw):
         return BrowseRequest("menu")
     for c in book.categories:
         if norm == matching.normalize(c.title):

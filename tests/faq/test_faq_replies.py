@@ -153,6 +153,19 @@ def test_decide_three_outcomes():
     assert matching.decide([], p).kind == "fallback"
 
 
+@pytest.mark.parametrize("text", ["スマホ", "携帯", "LINE WORKS", "私物スマホについて教えて", "ルールを知りたい", "BYOD"])
+def test_a_message_that_only_names_the_subject_opens_the_menu(book, text):
+    [reply] = faq.respond(book, text)
+    assert reply.meta == {"faq": "menu"}
+    assert all(c.title in reply.content.text for c in book.categories)
+
+
+@pytest.mark.parametrize("text,entry", [("スマホなくした", "lost-device"), ("スマホ代は出る？", "comm-cost"),
+                                        ("私物スマホを仕事に使うメリットは？", "merits-employee")])
+def test_a_question_about_the_subject_still_gets_its_answer(book, text, entry):
+    assert faq.respond(book, text)[0].meta.get("entry_id") == entry
+
+
 def test_category_browsing(book):
     assert faq.browse_request(book, "よくある質問") == faq.BrowseRequest("menu")
     assert faq.browse_request(book, "メニュー") == faq.BrowseRequest("menu")

@@ -8,7 +8,7 @@ a shortcut). Then the same wrk run against bench/bare_app.py under gunicorn with
 Afterwards: every callback acknowledged with 200 must be in the inbox. Beside the throughput, the
 servers' CPU time per request (from /proc, all processes of each server), and the inbox write alone:
 Store.add_inbox in two processes at once with no HTTP around it, i.e. the part of our overhead that
-keeps a callback once acknowledged.
+stores each callback before it is acknowledged.
 
 This module also holds the pieces the other benchmarks share: the machine description, the result
 files, the process stack (emulator, release, web, clock) and the RSS and CPU time of a process group.

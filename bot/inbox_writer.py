@@ -15,7 +15,8 @@ What keeps it cheap without weakening "stored before acknowledged":
   README (PostgreSQL syncs every commit).
 
 A body already stored (same SHA-256) is not inserted again (ON CONFLICT DO NOTHING): None is returned.
-A database error reaches every caller of the batch as sqlalchemy.exc.OperationalError.
+A database error reaches every caller of the batch as an SQLAlchemy error (the driver's own errors
+wrapped in OperationalError): the webhook answers 503.
 """
 from __future__ import annotations
 
@@ -81,15 +82,17 @@ class _FileLock:
 
 
 class InboxWriter:
+    """One per process (built by the Store); `add` is called by the webhook's request threads."""
+
     def __init__(self, engine: Engine, table: Table, now: Callable[[], datetime]):
         self._engine = engine
         self._now = now
         # SQLite: an autocommit connection, so that a lone row is one statement (no BEGIN/COMMIT),
         # and the new id from lastrowid. PostgreSQL: RETURNING and a commit.
-        self._sqlite = engine.dialect.name == "sqlite"
+        self._is_sqlite = engine.dialect.name == "sqlite"
         statement = _INSERT_BY_DIALECT[engine.dialect.name](table).on_conflict_do_nothing(
             index_elements=[table.c.body_hash])
-        if not self._sqlite:
+        if not self._is_sqlite:
             statement = statement.returning(table.c.id)
         compiled = statement.compile(dialect=engine.dialect, column_keys=list(_COLUMNS))
         self._sql = compiled.string
@@ -99,13 +102,13 @@ class InboxWriter:
         self._processors = {key: fn for key, fn in processors.items() if fn is not None}
         database = engine.url.database
         self._file_lock = (_FileLock(f"{database}-intake.lock")
-                           if self._sqlite and database and database != ":memory:" else None)
-        self._lock = threading.Condition()
+                           if self._is_sqlite and database and database != ":memory:" else None)
+        self._lock = threading.Condition()  # guards the queue and `_writing`; waiters wait on it
         self._queue: list[_Pending] = []
         self._writing = False
         self._connection = None
         self._connection_pid: int | None = None
-        self._last_arrival = self._previous_arrival = 0.0
+        self._last_arrival = self._previous_arrival = float("-inf")
 
     def add(self, body_hash: str, body: str, event_type: str) -> int | None:
         """Store one verified callback; its row id once committed, None for a body already stored."""
@@ -133,10 +136,6 @@ class InboxWriter:
         `within_seconds` apart, and the last one less than that ago? A lone callback is not a stream."""
         return (time.monotonic() - self._last_arrival < within_seconds
                 and self._last_arrival - self._previous_arrival < within_seconds)
-
-    def close(self) -> None:
-        with self._lock:
-            self._drop_connection()
 
     def _bind(self, params: dict):
         for key, process in self._processors.items():
@@ -182,7 +181,7 @@ class InboxWriter:
                 cursor.close()
 
     def _insert(self, cursor, connection, batch: list[_Pending]) -> None:
-        if not self._sqlite:
+        if not self._is_sqlite:
             for item in batch:
                 cursor.execute(self._sql, item.params)
                 row = cursor.fetchone()
@@ -203,7 +202,7 @@ class InboxWriter:
         pooled = self._engine.raw_connection()  # the engine's connect arguments and pragmas apply
         pooled.detach()  # ours for good: neither returned to nor counted by the pool
         connection = pooled.dbapi_connection
-        if self._sqlite:
+        if self._is_sqlite:
             connection.isolation_level = None  # autocommit; batches say BEGIN/COMMIT
         self._connection, self._connection_pid = connection, os.getpid()
         return connection

@@ -75,7 +75,7 @@ def callback():
     if row_id is None:
         log.info("callback duplicate of a stored event; not processed again")
         return jsonify({"status": "duplicate"}), 200
-    # DEBUG: the access log already has a line per request, and the worker logs what it did with the row.
+    # Only at debug level: the access log has a line per request, and the worker logs what it did with the row.
     log.debug("callback stored id=%s type=%s", row_id, describe(event))
     runtime.wake_worker()
     return jsonify({"status": "ok"}), 200

@@ -106,6 +106,7 @@ class Entry(_Strict):
     questions: list[str] = Field(min_length=1)
     keywords: dict[str, float] = Field(default_factory=dict)
     about: list[str] = Field(default_factory=list)
+    not_about: list[str] = Field(default_factory=list)
     answer: str = Field(min_length=1, max_length=TEXT_LIMIT)
     related: list[str] = Field(default_factory=list)
     links: list[Link] = Field(default_factory=list, max_length=MAX_LINKS)
@@ -333,7 +334,8 @@ def load_faq(
     if errors:
         raise FaqError(errors)
 
-    docs = [matching.IndexedDoc(e.id, [e.title, *e.questions], dict(e.keywords), tuple(e.about)) for e in entries]
+    docs = [matching.IndexedDoc(e.id, [e.title, *e.questions], dict(e.keywords), tuple(e.about), tuple(e.not_about))
+            for e in entries]
     matcher = matching.Matcher(docs, params or matching.MatchParams(), out_of_scope=top.out_of_scope)
     return FaqBook(
         entries=tuple(entries),

@@ -32,6 +32,10 @@ LOSS_WORDS = ("なくし", "無くし", "失くし", "なくなっ", "無くな�
               "みつからな", "行方不明")
 DEVICE_WORDS = ("スマホ", "すまほ", "スマートフォン", "携帯", "ケータイ", "けいたい", "端末", "iphone",
                 "android", "アンドロイド", "タブレット", "ipad", "パソコン", "pc", "電話")
+# Things people lose that are not a device (the FAQ's lost-device entry lists them as `not_about`).
+OTHER_BELONGINGS = ("財布", "さいふ", "サイフ", "鍵", "かぎ", "カギ", "定期", "傘", "かばん", "カバン", "鞄", "バッグ",
+                    "免許証", "保険証", "社員証", "入館証", "手帳", "眼鏡", "めがね", "メガネ", "時計", "書類", "現金",
+                    "カード")
 FOUND_WORDS = ("見つかった", "見つかりました", "みつかった", "みつかりました", "見つけた", "出てきた",
                "でてきた", "戻ってきた", "発見")
 
@@ -54,19 +58,13 @@ def _said(event) -> tuple[str, str | None]:
 
 def is_loss_message(text: str) -> bool:
     """"スマホなくした" yes; "財布を落とした" no: a loss word with a device word, or a short message that
-    names nothing else ("なくした！", "落としちゃった")."""
+    names no other belonging ("なくした！", "電車で落とした")."""
     norm = normalise(text)
     if not any(w in norm for w in LOSS_WORDS):
         return False
     if any(w in norm for w in DEVICE_WORDS):
         return True
-    rest = norm
-    for word in LOSS_WORDS:
-        rest = rest.replace(word, "")
-    # Kanji, katakana or latin left over name a thing (財布, カギ, 定期); hiragana are endings and particles.
-    names_a_thing = any(unicodedata.category(ch).startswith("L") and not ("ぁ" <= ch <= "ゖ" or ch == "ー")
-                        for ch in rest)
-    return len(norm) <= 12 and not names_a_thing
+    return len(norm) <= 12 and not any(w in norm for w in OTHER_BELONGINGS)
 
 
 def is_found_message(text: str) -> bool:

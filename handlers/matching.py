@@ -270,9 +270,10 @@ class IndexedDoc:
     id: str
     texts: list[str]
     keywords: dict[str, float] = field(default_factory=dict)
-    # What the entry is about (e.g. a phone). When set, a question with an off-topic word does not
-    # get this entry unless it also names one of these: 「財布を落とした」 is not about a phone.
+    # What the entry is about (a phone) and what it is not (a wallet): a question that names something
+    # it is not about, and nothing it is about, does not get the entry. 「財布を落とした」 is not about a phone.
     about: tuple[str, ...] = ()
+    not_about: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -335,6 +336,7 @@ class Matcher:
         )
         self.out_of_scope = [self.canon(t) for t in out_of_scope if self.canon(t)]
         self.about = [[self.canon(t) for t in d.about if self.canon(t)] for d in docs]
+        self.not_about = [[self.canon(t) for t in d.not_about if self.canon(t)] for d in docs]
 
     def _idf(self, df: int) -> float:
         return math.log(1 + (self.n - df + 0.5) / (df + 0.5))
@@ -372,8 +374,7 @@ class Matcher:
         for i in set(acc) | set(kw):
             cov = acc.get(i, 0.0) / total if total else 0.0
             bonus = min(p.keyword_cap, p.keyword_weight * kw.get(i, 0.0))
-            names_its_subject = any(t in canon for t in self.about[i])
-            if off_topic and self.about[i] and not names_its_subject:
+            if any(t in canon for t in self.not_about[i]) and not any(t in canon for t in self.about[i]):
                 continue  # 「財布を落とした」: about another thing than the entry's
             # an off-topic word (会議室, 交通費...) only stands if the entry has a decisive keyword
             penalty = p.oos_penalty if off_topic and kw.get(i, 0.0) < p.strong_keyword else 0.0

@@ -119,8 +119,14 @@ def test_losing_something_else_than_a_device_is_not_the_lost_phone_answer(book, 
 
 
 @pytest.mark.parametrize("text", ["財布とスマホを落とした", "鍵と携帯をなくしました", "なくした", "落としちゃった"])
-def test_a_device_named_beside_another_thing_still_gets_the_lost_phone_answer(book, text):
+def test_a_loss_naming_a_device_or_nothing_else_gets_the_lost_phone_answer(book, text):
     assert faq.classify(book, text).entry_id == "lost-device"
+
+
+@pytest.mark.parametrize("text,entry", [("スマホで書類を共有できる？", "sec-data"),
+                                        ("会社の書類のセキュリティは？", "sec-overview")])
+def test_belongings_words_only_steer_the_lost_phone_entry(book, text, entry):
+    assert (faq.classify(book, text).kind, faq.classify(book, text).entry_id) == ("answer", entry)
 
 
 @pytest.mark.parametrize("text,entry", [

@@ -1,9 +1,11 @@
 """The inbox writer on SQLite and PostgreSQL: group commit, duplicates, errors, recovery, and the
 worker giving way to callbacks."""
+import fcntl
 import hashlib
 import json
 import os
 import threading
+import time
 
 import pytest
 from sqlalchemy import select, text
@@ -89,7 +91,9 @@ def queue_behind_a_write(store, bodies) -> tuple[list[threading.Thread], dict]:
     threads = [threading.Thread(target=post, args=(b,)) for b in bodies]
     for t in threads:
         t.start()
+    deadline = time.monotonic() + 10
     while len(writer._queue) < len(bodies):
+        assert time.monotonic() < deadline, "the callbacks did not queue"
         threading.Event().wait(0.01)
     return threads, outcomes
 
@@ -136,7 +140,7 @@ def test_callers_waiting_on_an_interrupted_write_get_an_error_not_a_silent_none(
     assert stored(store) == []
 
 
-def test_a_database_error_reaches_every_caller_and_the_next_write_reconnects(store):
+def test_a_database_error_is_raised_and_the_next_write_reconnects(store):
     writer = store.inbox_writer
     store.add_inbox(digest("before"), "{}", "message/text")
     driver_error = store.engine.dialect.loaded_dbapi.OperationalError
@@ -185,26 +189,34 @@ def test_without_a_usable_lock_file_sqlite_writes_go_on(tmp_path, clock, caplog)
     assert "no intake lock file" in caplog.text
 
 
-def test_sqlite_writers_in_two_processes_take_turns_without_losing_a_row(tmp_path, clock):
-    """Two forked processes write at once through their own writers (their own lock descriptors)."""
+def test_the_lock_file_excludes_a_forked_process_that_inherited_it(tmp_path, clock):
+    """gunicorn forks its workers: a lock descriptor inherited through fork shares its lock with the
+    parent, so each process must open its own. The child holds the lock; the parent must not get it."""
     from bot.migrate import upgrade
 
     url = f"sqlite:///{tmp_path / 'bot.sqlite3'}"
     upgrade(url)
     store = Store(make_engine(url), clock)
-    store.add_inbox(digest("parent"), "{}", "message/text")  # the parent's connection exists before the fork
-    children = []
-    for name in ("a", "b"):
-        pid = os.fork()
-        if pid == 0:  # child: write 200 rows, exit 0 only if all were stored
-            try:
-                ok = all(store.add_inbox(digest(f"{name}-{i}"), "{}", "message/text") for i in range(200))
-            finally:
-                os._exit(0 if ok else 1)
-        children.append(pid)
-    statuses = [os.waitpid(pid, 0)[1] for pid in children]
-    assert statuses == [0, 0]
-    assert len(stored(store)) == 401
+    store.add_inbox(digest("parent"), "{}", "message/text")  # the parent opened its descriptor before the fork
+    lock = store.inbox_writer._file_lock
+    holding, release = os.pipe(), os.pipe()
+    pid = os.fork()
+    if pid == 0:  # child: take the lock, say so, wait to be told to let go
+        try:
+            with lock.held():
+                os.write(holding[1], b"x")
+                os.read(release[0], 1)
+            ok = store.add_inbox(digest("child"), "{}", "message/text") is not None
+        finally:
+            os._exit(0 if ok else 1)
+    os.read(holding[0], 1)
+    try:
+        with pytest.raises(BlockingIOError):  # held by the child: the parent is excluded
+            fcntl.flock(lock._fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    finally:
+        os.write(release[1], b"x")
+    assert os.waitpid(pid, 0)[1] == 0
+    assert [r.body_hash for r in stored(store)] == [digest("parent"), digest("child")]
     assert (tmp_path / "bot.sqlite3-intake.lock").exists()
 
 
@@ -218,11 +230,14 @@ def test_writer_reports_a_stream_of_arrivals_not_a_lone_one(store):
     assert not writer.busy(within_seconds=0)
 
 
+def worker_for(store, clock, intake_busy, defer_max_seconds=30.0) -> Worker:
+    return Worker(store, client=None, dispatcher=Dispatcher([]), make_context=lambda tx: None, clock=clock,
+                  intake_busy=intake_busy, defer_max_seconds=defer_max_seconds, poll_seconds=0.01)
+
+
 def test_worker_waits_while_callbacks_arrive_then_goes_on(store, clock):
     """While the intake reports callbacks arriving, the worker does not take the next row; once the
-    intake is quiet it processes at once; and a stream that never stops still lets it through."""
-    for i in range(3):
-        store.add_inbox(digest(f"e{i}"), json.dumps(text_event(f"質問{i}")), "message/text")
+    intake is quiet it goes on at once (not after its 30 s limit)."""
     busy_answers = iter([True, True, True])
     checks = []
 
@@ -230,13 +245,35 @@ def test_worker_waits_while_callbacks_arrive_then_goes_on(store, clock):
         checks.append(True)
         return next(busy_answers, False)
 
-    worker = Worker(store, client=None, dispatcher=Dispatcher([]), make_context=lambda tx: None, clock=clock,
-                    intake_busy=intake_busy, defer_max_seconds=30)
-    worker._defer_to_intake()
-    assert len(checks) == 4  # asked until the intake was quiet, not until the 30 s limit
-    assert worker.process_inbox() == 3  # nothing else holds it back
+    worker_for(store, clock, intake_busy)._defer_to_intake()
+    assert len(checks) == 4
+
+
+def test_worker_asks_the_intake_between_rows(store, clock):
+    for i in range(3):
+        store.add_inbox(digest(f"e{i}"), json.dumps(text_event(f"質問{i}")), "message/text")
+    checks = []
+    worker = worker_for(store, clock, lambda: checks.append(True) or False)
+    assert worker.process_inbox() == 3
+    assert len(checks) == 2  # before the second and the third row
     assert [r.status for r in stored(store)] == ["done"] * 3
 
-    never_quiet = Worker(store, client=None, dispatcher=Dispatcher([]), make_context=lambda tx: None, clock=clock,
-                         intake_busy=lambda: True, defer_max_seconds=0.05)
-    never_quiet._defer_to_intake()  # returns: the limit bounds the wait
+
+def test_worker_thread_asks_the_intake_before_each_pass(store, clock):
+    checks = []
+    worker = worker_for(store, clock, lambda: checks.append(True) or False)
+    worker.start()
+    try:
+        deadline = time.monotonic() + 10
+        while len(checks) < 3:
+            assert time.monotonic() < deadline, "the worker thread never asked the intake"
+            threading.Event().wait(0.01)
+    finally:
+        worker.stop()
+
+
+def test_a_stream_that_never_stops_holds_the_worker_back_only_so_long(store, clock):
+    checks = []
+    worker = worker_for(store, clock, lambda: checks.append(True) or True, defer_max_seconds=0.05)
+    worker._defer_to_intake()  # returns
+    assert 1 <= len(checks) <= 0.05 / 0.005 + 2  # it polled until its limit, then gave up waiting

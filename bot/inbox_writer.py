@@ -20,6 +20,7 @@ wrapped in OperationalError): the webhook answers 503.
 """
 from __future__ import annotations
 
+import collections
 import contextlib
 import fcntl
 import logging
@@ -37,6 +38,7 @@ from sqlalchemy.exc import OperationalError, SQLAlchemyError
 log = logging.getLogger("bot.inbox")
 
 _INSERT_BY_DIALECT = {"sqlite": sqlite.insert, "postgresql": postgresql.insert}
+STREAM_CALLBACKS, STREAM_SECONDS = 8, 0.1
 _COLUMNS = ("body_hash", "body", "event_type", "received_at", "status", "attempts", "next_attempt_at")
 
 
@@ -108,11 +110,11 @@ class InboxWriter:
         self._writing = False
         self._connection = None
         self._connection_pid: int | None = None
-        self._last_arrival = self._previous_arrival = float("-inf")
+        self._arrivals: collections.deque[float] = collections.deque(maxlen=STREAM_CALLBACKS)
 
     def add(self, body_hash: str, body: str, event_type: str) -> int | None:
         """Store one verified callback; its row id once committed, None for a body already stored."""
-        self._previous_arrival, self._last_arrival = self._last_arrival, time.monotonic()
+        self._arrivals.append(time.monotonic())
         now = self._now()
         item = _Pending(self._bind({"body_hash": body_hash, "body": body, "event_type": event_type,
                                     "received_at": now, "status": "pending", "attempts": 0, "next_attempt_at": now}))
@@ -131,11 +133,11 @@ class InboxWriter:
                 self._lock.notify_all()
         return self._result(item)
 
-    def busy(self, within_seconds: float = 0.005) -> bool:
-        """Are callbacks arriving in this process one after another: the last two less than
-        `within_seconds` apart, and the last one less than that ago? A lone callback is not a stream."""
-        return (time.monotonic() - self._last_arrival < within_seconds
-                and self._last_arrival - self._previous_arrival < within_seconds)
+    def busy(self) -> bool:
+        """Are callbacks streaming into this process: STREAM_CALLBACKS of them within the last
+        STREAM_SECONDS (80 a second)? Far above what a company's employees send; a flood or a burst."""
+        arrivals = self._arrivals
+        return len(arrivals) == STREAM_CALLBACKS and time.monotonic() - arrivals[0] < STREAM_SECONDS
 
     def _bind(self, params: dict):
         for key, process in self._processors.items():

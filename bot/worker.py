@@ -87,7 +87,8 @@ class Worker:
                  send_wait_seconds: float = 2.0, error_reply: Callable[[], Reply] | None = None,
                  periodic: list[Callable] | None = None, periodic_seconds: float = 15.0,
                  startup_calls: list[Callable] | None = None, resend_maybe_delivered: bool = True,
-                 intake_busy: Callable[[], bool] | None = None, defer_max_seconds: float = 0.2):
+                 intake_busy: Callable[[], bool] | None = None, rest_factor: float = 9.0,
+                 max_rest_seconds: float = 1.0):
         self.store = store
         self.client = client
         self.dispatcher = dispatcher
@@ -106,10 +107,12 @@ class Worker:
         # connection dropped) is not sent again, since the message API has no idempotency key.
         self.resend_maybe_delivered = resend_maybe_delivered
         # Callbacks come first: LINE WORKS never resends one we fail to acknowledge in time, while an
-        # answer can wait a moment. While callbacks keep arriving in this process the worker waits
-        # before each row, at most `defer_max_seconds`, so that a steady stream cannot stop answers.
+        # answer can wait a moment. While callbacks stream in (intake_busy), the worker rests after each
+        # row `rest_factor` times as long as the row took (at most `max_rest_seconds`): it then takes at
+        # most a tenth of the time, whatever the stream does, and never stops answering.
         self.intake_busy = intake_busy
-        self.defer_max_seconds = defer_max_seconds
+        self.rest_factor = rest_factor
+        self.max_rest_seconds = max_rest_seconds
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -133,17 +136,14 @@ class Worker:
     def wake(self) -> None:
         self._wake.set()
 
-    def _defer_to_intake(self) -> None:
-        if self.intake_busy is None:
-            return
-        deadline = time.monotonic() + self.defer_max_seconds
-        while self.intake_busy() and time.monotonic() < deadline and not self._stop.is_set():
-            self._stop.wait(0.005)
+    def _rest_after(self, started: float) -> None:
+        if self.intake_busy is not None and self.intake_busy():
+            spent = time.monotonic() - started
+            self._stop.wait(min(spent * self.rest_factor, self.max_rest_seconds))
 
     def _run(self) -> None:
         while not self._stop.is_set():
             try:
-                self._defer_to_intake()
                 busy = self.run_once()
             except SQLAlchemyError as exc:
                 # Database away for a moment: wait and try again; nothing is lost, rows stay claimed
@@ -240,10 +240,10 @@ class Worker:
 
     def process_inbox(self, limit: int = 10) -> int:
         rows = self.store.claim_inbox(self.owner, limit, self.lease_seconds)
-        for index, row in enumerate(rows):
-            if index:
-                self._defer_to_intake()
+        for row in rows:
+            started = time.monotonic()
             self._process_row(row)
+            self._rest_after(started)
         return len(rows)
 
     def _process_row(self, row) -> None:
@@ -297,10 +297,10 @@ class Worker:
     def drain_outbox(self, limit: int = 10, max_priority: int | None = PRIORITY_NOTICE) -> int:
         """Send due outbox rows. The web worker leaves broadcast rows to the clock process."""
         rows = self.store.claim_outbox(self.owner, limit, lease_seconds=120, max_priority=max_priority)
-        for index, row in enumerate(rows):
-            if index:
-                self._defer_to_intake()
+        for row in rows:
+            started = time.monotonic()
             self.send_row(row)
+            self._rest_after(started)
         return len(rows)
 
     def send_row(self, row: OutboxRow) -> str:

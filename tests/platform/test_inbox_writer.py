@@ -12,7 +12,7 @@ from sqlalchemy import select, text
 from sqlalchemy.exc import OperationalError
 
 from bot.dispatcher import Dispatcher
-from bot.inbox_writer import InboxWriter
+from bot.inbox_writer import STREAM_CALLBACKS, InboxWriter
 from bot.store import Store, inbox, make_engine
 from bot.worker import Worker
 from config.settings import normalise_database_url
@@ -220,60 +220,42 @@ def test_the_lock_file_excludes_a_forked_process_that_inherited_it(tmp_path, clo
     assert (tmp_path / "bot.sqlite3-intake.lock").exists()
 
 
-def test_writer_reports_a_stream_of_arrivals_not_a_lone_one(store):
+def test_writer_reports_a_stream_of_callbacks_not_a_few(store):
     writer: InboxWriter = store.inbox_writer
     assert not writer.busy()
-    store.add_inbox(digest("x"), "{}", "message/text")
-    assert not writer.busy(within_seconds=60)  # one callback: answer it at once
-    store.add_inbox(digest("y"), "{}", "message/text")
-    assert writer.busy(within_seconds=60)  # a second right behind it: callbacks come first
-    assert not writer.busy(within_seconds=0)
+    for i in range(STREAM_CALLBACKS - 1):
+        store.add_inbox(digest(f"x{i}"), "{}", "message/text")
+    assert not writer.busy()  # a few callbacks at once: answered at once
+    store.add_inbox(digest("last"), "{}", "message/text")
+    assert writer.busy()  # STREAM_CALLBACKS within STREAM_SECONDS: callbacks come first
+    writer._arrivals[0] -= 10  # as if the first of them had come ten seconds ago
+    assert not writer.busy()
 
 
-def worker_for(store, clock, intake_busy, defer_max_seconds=30.0) -> Worker:
-    return Worker(store, client=None, dispatcher=Dispatcher([]), make_context=lambda tx: None, clock=clock,
-                  intake_busy=intake_busy, defer_max_seconds=defer_max_seconds, poll_seconds=0.01)
+def worker_for(store, clock, intake_busy) -> tuple[Worker, list[float]]:
+    """A worker whose rests are recorded instead of slept."""
+    worker = Worker(store, client=None, dispatcher=Dispatcher([]), make_context=lambda tx: None, clock=clock,
+                    intake_busy=intake_busy, rest_factor=9.0, max_rest_seconds=1.0)
+    rests: list[float] = []
+    worker._stop.wait = lambda seconds: rests.append(seconds)
+    return worker, rests
 
 
-def test_worker_waits_while_callbacks_arrive_then_goes_on(store, clock):
-    """While the intake reports callbacks arriving, the worker does not take the next row; once the
-    intake is quiet it goes on at once (not after its 30 s limit)."""
-    busy_answers = iter([True, True, True])
-    checks = []
-
-    def intake_busy() -> bool:
-        checks.append(True)
-        return next(busy_answers, False)
-
-    worker_for(store, clock, intake_busy)._defer_to_intake()
-    assert len(checks) == 4
-
-
-def test_worker_asks_the_intake_between_rows(store, clock):
-    for i in range(3):
+def add_questions(store, count: int) -> None:
+    for i in range(count):
         store.add_inbox(digest(f"e{i}"), json.dumps(text_event(f"質問{i}")), "message/text")
-    checks = []
-    worker = worker_for(store, clock, lambda: checks.append(True) or False)
+
+
+def test_while_callbacks_stream_in_the_worker_rests_after_each_row(store, clock):
+    add_questions(store, 3)
+    worker, rests = worker_for(store, clock, lambda: True)
     assert worker.process_inbox() == 3
-    assert len(checks) == 2  # before the second and the third row
-    assert [r.status for r in stored(store)] == ["done"] * 3
+    assert len(rests) == 3 and all(0 <= r <= 1.0 for r in rests)  # nine times each row's time, capped
+    assert [r.status for r in stored(store)] == ["done"] * 3  # and it answered all the same
 
 
-def test_worker_thread_asks_the_intake_before_each_pass(store, clock):
-    checks = []
-    worker = worker_for(store, clock, lambda: checks.append(True) or False)
-    worker.start()
-    try:
-        deadline = time.monotonic() + 10
-        while len(checks) < 3:
-            assert time.monotonic() < deadline, "the worker thread never asked the intake"
-            threading.Event().wait(0.01)
-    finally:
-        worker.stop()
-
-
-def test_a_stream_that_never_stops_holds_the_worker_back_only_so_long(store, clock):
-    checks = []
-    worker = worker_for(store, clock, lambda: checks.append(True) or True, defer_max_seconds=0.05)
-    worker._defer_to_intake()  # returns
-    assert 1 <= len(checks) <= 0.05 / 0.005 + 2  # it polled until its limit, then gave up waiting
+def test_without_a_stream_the_worker_does_not_rest(store, clock):
+    add_questions(store, 3)
+    worker, rests = worker_for(store, clock, lambda: False)
+    assert worker.process_inbox() == 3
+    assert rests == []

@@ -38,7 +38,7 @@ from sqlalchemy.exc import OperationalError, SQLAlchemyError
 log = logging.getLogger("bot.inbox")
 
 _INSERT_BY_DIALECT = {"sqlite": sqlite.insert, "postgresql": postgresql.insert}
-STREAM_CALLBACKS, STREAM_SECONDS = 8, 0.1
+STREAM_CALLBACKS, STREAM_SECONDS = 20, 0.1
 _COLUMNS = ("body_hash", "body", "event_type", "received_at", "status", "attempts", "next_attempt_at")
 
 
@@ -135,7 +135,7 @@ class InboxWriter:
 
     def busy(self) -> bool:
         """Are callbacks streaming into this process: STREAM_CALLBACKS of them within the last
-        STREAM_SECONDS (80 a second)? Far above what a company's employees send; a flood or a burst."""
+        STREAM_SECONDS (200 a second)? Far above what a company's employees send: a flood."""
         arrivals = self._arrivals
         return len(arrivals) == STREAM_CALLBACKS and time.monotonic() - arrivals[0] < STREAM_SECONDS
 

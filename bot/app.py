@@ -13,7 +13,8 @@ from bot.client import Credentials, LineWorksClient
 from bot.clock import SystemClock
 from bot.dispatcher import Context, Dispatcher, Route
 from bot.migrate import upgrade
-from bot.store import Store, make_engine
+from bot.intake_journal import IntakeJournal
+from bot.store import Store, journal_directory, make_engine
 from bot.webhook import MAX_BODY_BYTES, blueprint
 from bot.worker import Worker, error_reply_from
 from config.settings import Settings, SettingsError, load_settings
@@ -57,7 +58,8 @@ def build_runtime(settings: Settings, clock=None, client=None) -> Runtime:
     engine = make_engine(settings.database_url)
     if engine.dialect.name == "sqlite":
         upgrade(settings.database_url)  # the zero-set-up default; PostgreSQL migrates in `release:`
-    store = Store(engine, clock)
+    journal_dir = journal_directory(settings.database_url)
+    store = Store(engine, clock, journal=IntakeJournal(journal_dir) if journal_dir else None)
     client = client or LineWorksClient(Credentials.from_settings(settings))
     texts = load_texts(settings.config_dir / "messages.yaml")
     return Runtime(settings=settings, clock=clock, store=store, client=client, texts=texts)
@@ -117,7 +119,7 @@ def create_app(settings: Settings | None = None, *, clock=None, client=None, sta
     runtime.worker = Worker(runtime.store, runtime.client, Dispatcher(build_routes()), runtime.context,
                             runtime.clock, error_reply=error_reply_from(runtime.texts), periodic=PERIODIC_TASKS,
                             startup_calls=[persistent_menu(runtime.texts)],
-                            intake_busy=runtime.store.inbox_writer.busy)
+                            intake_flooded=runtime.store.intake_flooded)
 
     app = Flask(__name__)
     app.config["MAX_CONTENT_LENGTH"] = MAX_BODY_BYTES

@@ -1,4 +1,5 @@
-"""Writing verified callbacks to the inbox: the only write on the path to a callback's 200.
+"""Inserting verified callbacks into the inbox, one transaction per group: the path to a callback's
+200 on PostgreSQL (a SQLite file appends to the intake journal instead, see intake_journal.py).
 
 What keeps it cheap without weakening "stored before acknowledged":
 - Group commit. Callbacks arriving together in one process share a transaction: the first thread to
@@ -8,11 +9,6 @@ What keeps it cheap without weakening "stored before acknowledged":
   per-checkout work cost more than the insert. A kept connection the server has closed is replaced and
   the batch written once more; after any other error the connection is dropped and the next write
   opens a new one, so a database that comes back is used again at once.
-- On SQLite, a file lock taken around the write. Web processes writing at the same moment otherwise
-  meet SQLite's busy handler, which sleeps 1, 2, 5... ms between retries; flock hands the lock to the
-  next waiter as soon as it is free. Durability is the engine's (WAL, synchronous=NORMAL): a committed
-  row survives the process being killed, not a power cut of the machine in the next moments; see the
-  README (PostgreSQL syncs every commit).
 
 A body already stored (same SHA-256) is not inserted again (ON CONFLICT DO NOTHING): None is returned.
 A database error reaches every caller of the batch as an SQLAlchemy error (the driver's own errors
@@ -20,13 +16,9 @@ wrapped in OperationalError): the webhook answers 503.
 """
 from __future__ import annotations
 
-import collections
-import contextlib
-import fcntl
 import logging
 import os
 import threading
-import time
 from datetime import datetime
 from typing import Callable
 
@@ -38,7 +30,6 @@ from sqlalchemy.exc import OperationalError, SQLAlchemyError
 log = logging.getLogger("bot.inbox")
 
 _INSERT_BY_DIALECT = {"sqlite": sqlite.insert, "postgresql": postgresql.insert}
-STREAM_CALLBACKS, STREAM_SECONDS = 20, 0.1
 _COLUMNS = ("body_hash", "body", "event_type", "received_at", "status", "attempts", "next_attempt_at")
 
 
@@ -50,37 +41,6 @@ class _Pending:
         self.row_id: int | None = None
         self.error: Exception | None = None
         self.done = False
-
-
-class _FileLock:
-    """An exclusive flock on a file beside the SQLite database, shared by the processes that use it.
-
-    Opened on first use in each process: a descriptor inherited through fork would share its lock
-    with the parent instead of excluding it.
-    """
-
-    def __init__(self, path: str):
-        self._path = path
-        self._fd: int | None = None
-        self._pid: int | None = None
-
-    @contextlib.contextmanager
-    def held(self):
-        if self._pid != os.getpid():
-            self._pid = os.getpid()
-            try:
-                self._fd = os.open(self._path, os.O_CREAT | os.O_RDWR, 0o600)
-            except OSError as exc:  # SQLite still serialises the writers, only less promptly
-                log.warning("no intake lock file (%s); SQLite's own locking alone", type(exc).__name__)
-                self._fd = None
-        if self._fd is None:
-            yield
-            return
-        fcntl.flock(self._fd, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(self._fd, fcntl.LOCK_UN)
 
 
 class InboxWriter:
@@ -102,19 +62,14 @@ class InboxWriter:
         # The column types' own conversions, so rows look exactly as SQLAlchemy writes them.
         processors = {key: table.c[key].type.bind_processor(engine.dialect) for key in _COLUMNS}
         self._processors = {key: fn for key, fn in processors.items() if fn is not None}
-        database = engine.url.database
-        self._file_lock = (_FileLock(f"{database}-intake.lock")
-                           if self._is_sqlite and database and database != ":memory:" else None)
         self._lock = threading.Condition()  # guards the queue and `_writing`; waiters wait on it
         self._queue: list[_Pending] = []
         self._writing = False
         self._connection = None
         self._connection_pid: int | None = None
-        self._arrivals: collections.deque[float] = collections.deque(maxlen=STREAM_CALLBACKS)
 
     def add(self, body_hash: str, body: str, event_type: str) -> int | None:
         """Store one verified callback; its row id once committed, None for a body already stored."""
-        self._arrivals.append(time.monotonic())
         now = self._now()
         item = _Pending(self._bind({"body_hash": body_hash, "body": body, "event_type": event_type,
                                     "received_at": now, "status": "pending", "attempts": 0, "next_attempt_at": now}))
@@ -132,12 +87,6 @@ class InboxWriter:
                 self._writing = False
                 self._lock.notify_all()
         return self._result(item)
-
-    def busy(self) -> bool:
-        """Are callbacks streaming into this process: STREAM_CALLBACKS of them within the last
-        STREAM_SECONDS (200 a second)? Far above what a company's employees send: a flood."""
-        arrivals = self._arrivals
-        return len(arrivals) == STREAM_CALLBACKS and time.monotonic() - arrivals[0] < STREAM_SECONDS
 
     def _bind(self, params: dict):
         for key, process in self._processors.items():
@@ -175,12 +124,11 @@ class InboxWriter:
                 item.done = True
 
     def _write_on(self, connection, batch: list[_Pending]) -> None:
-        with self._file_lock.held() if self._file_lock else contextlib.nullcontext():
-            cursor = connection.cursor()
-            try:
-                self._insert(cursor, connection, batch)
-            finally:
-                cursor.close()
+        cursor = connection.cursor()
+        try:
+            self._insert(cursor, connection, batch)
+        finally:
+            cursor.close()
 
     def _insert(self, cursor, connection, batch: list[_Pending]) -> None:
         if not self._is_sqlite:

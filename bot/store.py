@@ -9,12 +9,15 @@ rows are first selected FOR UPDATE SKIP LOCKED so that several processes do not 
 """
 from __future__ import annotations
 
+import collections
 import hashlib
 import json
 import logging
+import time
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
+from pathlib import Path
 from typing import Iterator
 
 from sqlalchemy import (
@@ -38,9 +41,11 @@ from sqlalchemy import (
     text,
     update,
 )
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Connection, Engine
 
 from bot.inbox_writer import InboxWriter
+from bot.intake_journal import IntakeJournal, JournalRow
 
 log = logging.getLogger("bot.store")
 
@@ -177,12 +182,32 @@ class OutgoingMessage:
     dedup_key: str | None = None
 
 
+# A flood: 20 callbacks within 0.1 s (200 a second) into one process. It counts as over 2 s after the
+# last one was seen, so that a flood with short pauses does not set the worker going at each pause.
+FLOOD_CALLBACKS, FLOOD_SECONDS, FLOOD_LINGER_SECONDS = 20, 0.1, 2.0
+
+
+def journal_directory(database_url: str) -> Path | None:
+    """Where a SQLite file's intake journal lives (beside the file); None for any other database."""
+    prefix = "sqlite:///"
+    if not database_url.startswith(prefix) or database_url[len(prefix):] in ("", ":memory:"):
+        return None
+    database = Path(database_url[len(prefix):].split("?", 1)[0])
+    return database.with_name(database.name + "-intake")
+
+
 class Store:
-    def __init__(self, engine: Engine, clock):
+    """`journal`: the intake journal callbacks are appended to (SQLite file); without one, each
+    callback is inserted into the inbox directly (PostgreSQL)."""
+
+    def __init__(self, engine: Engine, clock, journal: IntakeJournal | None = None):
         self.engine = engine
         self.clock = clock
         self.is_postgres = engine.dialect.name == "postgresql"
+        self.journal = journal
         self.inbox_writer = InboxWriter(engine, inbox, self.now)
+        self._arrivals: collections.deque[float] = collections.deque(maxlen=FLOOD_CALLBACKS)
+        self._flood_seen = float("-inf")
 
     def now(self) -> datetime:
         return utc_naive(self.clock.now())
@@ -234,9 +259,38 @@ class Store:
 
     # -- inbox ----------------------------------------------------------------------------------
 
-    def add_inbox(self, body_hash: str, body: str, event_type: str) -> int | None:
-        """Store a verified event; None when the same raw body was already stored (a duplicate)."""
-        return self.inbox_writer.add(body_hash, body, event_type)
+    def add_inbox(self, body_hash: str, body: str, event_type: str) -> bool:
+        """Keep a verified event before it is acknowledged: True once kept, False when the same raw
+        body is known to be stored already (a duplicate). Raises SQLAlchemyError or OSError when it
+        could not be kept."""
+        arrived = time.monotonic()
+        self._arrivals.append(arrived)
+        if len(self._arrivals) == FLOOD_CALLBACKS and arrived - self._arrivals[0] < FLOOD_SECONDS:
+            self._flood_seen = arrived
+            if self.journal is not None:
+                self.journal.mark_flood()
+        if self.journal is None:
+            return self.inbox_writer.add(body_hash, body, event_type) is not None
+        self.journal.append(body_hash, body, event_type, self.now())  # duplicates are skipped at import
+        return True
+
+    def intake_flooded(self) -> bool:
+        """Are callbacks flooding in (FLOOD_CALLBACKS within FLOOD_SECONDS, far above what a company's
+        employees send), into this process or (on SQLite) another one on this machine, or did they
+        within the last FLOOD_LINGER_SECONDS?"""
+        return (time.monotonic() - self._flood_seen < FLOOD_LINGER_SECONDS
+                or (self.journal is not None and self.journal.flood_marked_within(FLOOD_LINGER_SECONDS)))
+
+    def import_journal(self) -> int:
+        """Move journalled callbacks into the inbox; the number of callbacks read."""
+        return self.journal.import_into(self._insert_journal_rows) if self.journal is not None else 0
+
+    def _insert_journal_rows(self, rows: list[JournalRow]) -> int:
+        # Journals exist on SQLite only. A body already stored (a replay, or a file imported twice
+        # after a crash between commit and delete) is skipped, not an error.
+        statement = sqlite_insert(inbox).on_conflict_do_nothing(index_elements=[inbox.c.body_hash])
+        with self.transaction() as conn:
+            return conn.execute(statement, rows).rowcount
 
     def add_internal_event(self, conn: Connection, kind: str, payload: dict, key: str) -> None:
         """An event the bot raises itself (e.g. an account action finished), handled like a callback.
@@ -253,6 +307,7 @@ class Store:
                                               received_at=now, status="pending", attempts=0, next_attempt_at=now))
 
     def claim_inbox(self, owner: str, limit: int = 10, lease_seconds: float = 60) -> list[InboxRow]:
+        self.import_journal()  # callbacks acknowledged since the last claim, from every finished file
         rows = self.claim(inbox, owner, limit, lease_seconds)
         return [InboxRow(r.id, r.body, r.event_type, r.attempts, as_aware(r.received_at)) for r in rows]
 

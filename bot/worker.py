@@ -36,6 +36,7 @@ INBOX_MAX_ATTEMPTS = 3
 ACCOUNT_STEPS = {"force_logout": "force_logout", "suspend": "suspend", "unsuspend": "unsuspend"}
 ANSWER_TTL = timedelta(hours=1)  # a stale answer is worth less than silence
 MUST_DELIVER_TTL = timedelta(days=3)
+FLOOD_CHECK_SECONDS = 0.05
 
 
 class LeaseLost(Exception):
@@ -87,8 +88,7 @@ class Worker:
                  send_wait_seconds: float = 2.0, error_reply: Callable[[], Reply] | None = None,
                  periodic: list[Callable] | None = None, periodic_seconds: float = 15.0,
                  startup_calls: list[Callable] | None = None, resend_maybe_delivered: bool = True,
-                 intake_busy: Callable[[], bool] | None = None, rest_factor: float = 9.0,
-                 max_rest_seconds: float = 1.0):
+                 intake_flooded: Callable[[], bool] | None = None, flood_wait_seconds: float = 30.0):
         self.store = store
         self.client = client
         self.dispatcher = dispatcher
@@ -107,12 +107,10 @@ class Worker:
         # connection dropped) is not sent again, since the message API has no idempotency key.
         self.resend_maybe_delivered = resend_maybe_delivered
         # Callbacks come first: LINE WORKS never resends one we fail to acknowledge in time, while an
-        # answer can wait a moment. While callbacks stream in (intake_busy), the worker rests after each
-        # row `rest_factor` times as long as the row took (at most `max_rest_seconds`): it then takes at
-        # most a tenth of the time, whatever the stream does, and never stops answering.
-        self.intake_busy = intake_busy
-        self.rest_factor = rest_factor
-        self.max_rest_seconds = max_rest_seconds
+        # answer can wait. While callbacks flood in (intake_flooded), the worker waits, at most
+        # `flood_wait_seconds` at a stretch, so that a flood that never ends still gets a pass now and then.
+        self.intake_flooded = intake_flooded
+        self.flood_wait_seconds = flood_wait_seconds
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -134,15 +132,22 @@ class Worker:
             self._thread.join(timeout)
 
     def wake(self) -> None:
-        self._wake.set()
+        if not self._wake.is_set():  # called for every callback: setting an Event takes its lock
+            self._wake.set()
 
-    def _rest_after(self, started: float) -> None:
-        if self.intake_busy is not None and self.intake_busy():
-            spent = time.monotonic() - started
-            self._stop.wait(min(spent * self.rest_factor, self.max_rest_seconds))
+    def wait_out_flood(self) -> float:
+        """Wait while callbacks flood in (at most `flood_wait_seconds`); the seconds waited."""
+        started = time.monotonic()
+        if self.intake_flooded is None:
+            return 0.0
+        while (self.intake_flooded() and time.monotonic() - started < self.flood_wait_seconds
+               and not self._stop.is_set()):
+            self._stop.wait(FLOOD_CHECK_SECONDS)
+        return time.monotonic() - started
 
     def _run(self) -> None:
         while not self._stop.is_set():
+            self.wait_out_flood()
             try:
                 busy = self.run_once()
             except SQLAlchemyError as exc:
@@ -241,9 +246,7 @@ class Worker:
     def process_inbox(self, limit: int = 10) -> int:
         rows = self.store.claim_inbox(self.owner, limit, self.lease_seconds)
         for row in rows:
-            started = time.monotonic()
             self._process_row(row)
-            self._rest_after(started)
         return len(rows)
 
     def _process_row(self, row) -> None:
@@ -298,9 +301,7 @@ class Worker:
         """Send due outbox rows. The web worker leaves broadcast rows to the clock process."""
         rows = self.store.claim_outbox(self.owner, limit, lease_seconds=120, max_priority=max_priority)
         for row in rows:
-            started = time.monotonic()
             self.send_row(row)
-            self._rest_after(started)
         return len(rows)
 
     def send_row(self, row: OutboxRow) -> str:

@@ -150,8 +150,9 @@ def check_one(app, http, raw: bytes) -> tuple[int, set[int]]:
     new_rows = [r for r in inbox_rows(runtime.store) if r.id not in ids_before]
     assert len(new_rows) <= 1
     assert {k: v for k, v in after.items() if k != "inbox"} == {k: v for k, v in before.items() if k != "inbox"}
-    if status == "ok":
-        assert len(new_rows) == 1
+    if status == "ok" and not new_rows:  # a body sent before: the import skipped it
+        assert raw in [r.body.encode("utf-8") for r in inbox_rows(runtime.store)]
+    elif status == "ok":
         assert new_rows[0].body.encode("utf-8") == raw  # exactly the raw body, not a re-serialisation
         assert new_rows[0].status == "pending"
     else:

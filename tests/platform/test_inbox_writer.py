@@ -1,9 +1,6 @@
-"""The inbox writer on SQLite and PostgreSQL: group commit, duplicates, errors, recovery, and the
-worker giving way to callbacks."""
-import fcntl
+"""The inbox writer (the intake on PostgreSQL), on SQLite and PostgreSQL: group commit, duplicates,
+errors, recovery."""
 import hashlib
-import json
-import os
 import threading
 import time
 
@@ -11,12 +8,8 @@ import pytest
 from sqlalchemy import select, text
 from sqlalchemy.exc import OperationalError
 
-from bot.dispatcher import Dispatcher
-from bot.inbox_writer import STREAM_CALLBACKS, InboxWriter
 from bot.store import Store, inbox, make_engine
-from bot.worker import Worker
 from config.settings import normalise_database_url
-from tests.platform.helpers import text_event
 
 
 @pytest.fixture
@@ -36,7 +29,7 @@ def digest(text: str) -> str:
 
 
 def test_rows_are_stored_as_the_rest_of_the_store_reads_them(store, clock):
-    row_id = store.add_inbox(digest("a"), '{"type":"message"}', "message/text")
+    row_id = store.inbox_writer.add(digest("a"), '{"type":"message"}', "message/text")
     [row] = stored(store)
     assert (row.id, row.body, row.event_type, row.status, row.attempts) == (row_id, '{"type":"message"}',
                                                                            "message/text", "pending", 0)
@@ -46,8 +39,8 @@ def test_rows_are_stored_as_the_rest_of_the_store_reads_them(store, clock):
 
 
 def test_a_body_already_stored_is_not_stored_again(store):
-    first = store.add_inbox(digest("same"), "{}", "message/text")
-    assert store.add_inbox(digest("same"), "{}", "message/text") is None
+    first = store.inbox_writer.add(digest("same"), "{}", "message/text")
+    assert store.inbox_writer.add(digest("same"), "{}", "message/text") is None
     assert [r.id for r in stored(store)] == [first]
 
 
@@ -60,7 +53,7 @@ def test_concurrent_callbacks_each_get_their_own_committed_row(store):
 
     def post(index: int, body: str) -> None:
         start.wait()
-        results[index] = store.add_inbox(digest(body), body, "message/text")
+        results[index] = store.inbox_writer.add(digest(body), body, "message/text")
 
     threads = [threading.Thread(target=post, args=(i, b)) for i, b in enumerate(bodies)]
     for t in threads:
@@ -76,7 +69,7 @@ def test_concurrent_callbacks_each_get_their_own_committed_row(store):
 
 def queue_behind_a_write(store, bodies) -> tuple[list[threading.Thread], dict]:
     """Callbacks that arrive while another thread is committing: they queue and wait. Returns their
-    threads and, once joined, what each add_inbox returned or raised. The caller ends the write."""
+    threads and, once joined, what each add returned or raised. The caller ends the write."""
     writer = store.inbox_writer
     with writer._lock:
         writer._writing = True  # as if another thread were committing now
@@ -84,7 +77,7 @@ def queue_behind_a_write(store, bodies) -> tuple[list[threading.Thread], dict]:
 
     def post(body: str) -> None:
         try:
-            outcomes.setdefault(body, []).append(store.add_inbox(digest(body), body, "message/text"))
+            outcomes.setdefault(body, []).append(store.inbox_writer.add(digest(body), body, "message/text"))
         except OperationalError as exc:
             outcomes.setdefault(body, []).append(exc)
 
@@ -133,7 +126,7 @@ def test_callers_waiting_on_an_interrupted_write_get_an_error_not_a_silent_none(
     threads, outcomes = queue_behind_a_write(store, ["w1", "w2"])
     end_write(store, notify=False)  # the waiters sleep on: this thread leads the next write
     with pytest.raises(KeyboardInterrupt):
-        store.add_inbox(digest("leader"), "leader", "message/text")
+        store.inbox_writer.add(digest("leader"), "leader", "message/text")
     for t in threads:
         t.join(10)
     assert [type(v) for vs in outcomes.values() for v in vs] == [OperationalError, OperationalError]
@@ -142,7 +135,7 @@ def test_callers_waiting_on_an_interrupted_write_get_an_error_not_a_silent_none(
 
 def test_a_database_error_is_raised_and_the_next_write_reconnects(store):
     writer = store.inbox_writer
-    store.add_inbox(digest("before"), "{}", "message/text")
+    store.inbox_writer.add(digest("before"), "{}", "message/text")
     driver_error = store.engine.dialect.loaded_dbapi.OperationalError
 
     class LostConnection:
@@ -154,16 +147,16 @@ def test_a_database_error_is_raised_and_the_next_write_reconnects(store):
 
     writer._connection = LostConnection()
     with pytest.raises(OperationalError):  # the webhook answers 503 on this
-        store.add_inbox(digest("during"), "{}", "message/text")
+        store.inbox_writer.add(digest("during"), "{}", "message/text")
     assert writer._connection is None  # dropped, not reused
-    assert store.add_inbox(digest("after"), "{}", "message/text") is not None
+    assert store.inbox_writer.add(digest("after"), "{}", "message/text") is not None
     assert [r.body_hash for r in stored(store)] == [digest("before"), digest("after")]
 
 
 def test_a_connection_the_server_closed_is_replaced_without_refusing_the_callback(store, database_url):
     """PostgreSQL restarted (or an idle connection cut): the kept connection is dead. The callback is
     still stored, on a new connection, instead of being answered 503."""
-    store.add_inbox(digest("before"), "{}", "message/text")
+    store.inbox_writer.add(digest("before"), "{}", "message/text")
     writer = store.inbox_writer
     dead = writer._connection
     if database_url.startswith("sqlite"):
@@ -171,91 +164,6 @@ def test_a_connection_the_server_closed_is_replaced_without_refusing_the_callbac
     else:
         with store.engine.begin() as conn:
             conn.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": dead.info.backend_pid})
-    assert store.add_inbox(digest("after"), "{}", "message/text") is not None
+    assert store.inbox_writer.add(digest("after"), "{}", "message/text") is not None
     assert writer._connection is not dead
     assert [r.body_hash for r in stored(store)] == [digest("before"), digest("after")]
-
-
-def test_without_a_usable_lock_file_sqlite_writes_go_on(tmp_path, clock, caplog):
-    from bot.migrate import upgrade
-
-    url = f"sqlite:///{tmp_path / 'bot.sqlite3'}"
-    upgrade(url)
-    store = Store(make_engine(url), clock)
-    store.inbox_writer._file_lock._path = str(tmp_path / "missing-directory" / "intake.lock")
-    assert store.add_inbox(digest("a"), "{}", "message/text") is not None
-    assert store.add_inbox(digest("b"), "{}", "message/text") is not None
-    assert len(stored(store)) == 2
-    assert "no intake lock file" in caplog.text
-
-
-def test_the_lock_file_excludes_a_forked_process_that_inherited_it(tmp_path, clock):
-    """gunicorn forks its workers: a lock descriptor inherited through fork shares its lock with the
-    parent, so each process must open its own. The child holds the lock; the parent must not get it."""
-    from bot.migrate import upgrade
-
-    url = f"sqlite:///{tmp_path / 'bot.sqlite3'}"
-    upgrade(url)
-    store = Store(make_engine(url), clock)
-    store.add_inbox(digest("parent"), "{}", "message/text")  # the parent opened its descriptor before the fork
-    lock = store.inbox_writer._file_lock
-    holding, release = os.pipe(), os.pipe()
-    pid = os.fork()
-    if pid == 0:  # child: take the lock, say so, wait to be told to let go
-        try:
-            with lock.held():
-                os.write(holding[1], b"x")
-                os.read(release[0], 1)
-            ok = store.add_inbox(digest("child"), "{}", "message/text") is not None
-        finally:
-            os._exit(0 if ok else 1)
-    os.read(holding[0], 1)
-    try:
-        with pytest.raises(BlockingIOError):  # held by the child: the parent is excluded
-            fcntl.flock(lock._fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    finally:
-        os.write(release[1], b"x")
-    assert os.waitpid(pid, 0)[1] == 0
-    assert [r.body_hash for r in stored(store)] == [digest("parent"), digest("child")]
-    assert (tmp_path / "bot.sqlite3-intake.lock").exists()
-
-
-def test_writer_reports_a_stream_of_callbacks_not_a_few(store):
-    writer: InboxWriter = store.inbox_writer
-    assert not writer.busy()
-    for i in range(STREAM_CALLBACKS - 1):
-        store.add_inbox(digest(f"x{i}"), "{}", "message/text")
-    assert not writer.busy()  # a few callbacks at once: answered at once
-    store.add_inbox(digest("last"), "{}", "message/text")
-    assert writer.busy()  # STREAM_CALLBACKS within STREAM_SECONDS: callbacks come first
-    writer._arrivals[0] -= 10  # as if the first of them had come ten seconds ago
-    assert not writer.busy()
-
-
-def worker_for(store, clock, intake_busy) -> tuple[Worker, list[float]]:
-    """A worker whose rests are recorded instead of slept."""
-    worker = Worker(store, client=None, dispatcher=Dispatcher([]), make_context=lambda tx: None, clock=clock,
-                    intake_busy=intake_busy, rest_factor=9.0, max_rest_seconds=1.0)
-    rests: list[float] = []
-    worker._stop.wait = lambda seconds: rests.append(seconds)
-    return worker, rests
-
-
-def add_questions(store, count: int) -> None:
-    for i in range(count):
-        store.add_inbox(digest(f"e{i}"), json.dumps(text_event(f"質問{i}")), "message/text")
-
-
-def test_while_callbacks_stream_in_the_worker_rests_after_each_row(store, clock):
-    add_questions(store, 3)
-    worker, rests = worker_for(store, clock, lambda: True)
-    assert worker.process_inbox() == 3
-    assert len(rests) == 3 and all(0 <= r <= 1.0 for r in rests)  # nine times each row's time, capped
-    assert [r.status for r in stored(store)] == ["done"] * 3  # and it answered all the same
-
-
-def test_without_a_stream_the_worker_does_not_rest(store, clock):
-    add_questions(store, 3)
-    worker, rests = worker_for(store, clock, lambda: False)
-    assert worker.process_inbox() == 3
-    assert rests == []

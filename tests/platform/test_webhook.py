@@ -9,7 +9,9 @@ from tests.platform.helpers import mock_token, post_event, signed_headers, text_
 
 
 def stored_rows(app):
+    """The inbox, once callbacks kept in the intake journal are moved there (the worker's first step)."""
     store = app.extensions["bot"].store
+    store.import_journal()
     with store.engine.connect() as conn:
         return list(conn.execute(inbox.select()))
 
@@ -99,8 +101,7 @@ def test_duplicate_delivery_is_processed_once(app, http):
     raw = json.dumps(text_event("こんにちは")).encode()
     first = http.post("/callback", data=raw, headers=signed_headers(raw))
     second = http.post("/callback", data=raw, headers=signed_headers(raw))
-    assert (first.status_code, second.status_code) == (200, 200)
-    assert second.get_json()["status"] == "duplicate"
+    assert (first.status_code, second.status_code) == (200, 200)  # a replay is found at the import
     app.extensions["bot"].worker.run_until_idle()
     assert len(stored_rows(app)) == 1
     assert len([c for c in responses.calls if "/messages" in c.request.url]) >= 1

@@ -1,0 +1,164 @@
+"""The intake journal: on a SQLite file, verified callbacks are appended to a file per web process
+before their 200, and the worker moves them into the inbox table.
+
+Why: a SQLite transaction per callback cost more than the rest of the request (and its lock is
+shared by all web processes), while one appended line costs a single write(2). The line is in the
+page cache when write(2) returns, so an acknowledged callback survives the process being killed, as
+a committed SQLite row does at synchronous=NORMAL; neither survives a power cut in the next moments.
+PostgreSQL keeps the direct insert: its server may be the only durable storage a platform gives.
+
+Files live in `<database file>-intake/`, named `<time ns>-<pid>.journal`. A record is a header line,
+the JSON array [body_hash, event_type, received_at (ISO, naive UTC), body length in bytes], then the
+body as received and a newline. The process appending to a file holds an exclusive flock on it; any
+file nobody holds is finished (rotated, or left by a process that died) and whoever takes its lock
+imports it: its complete records are inserted into the inbox in one transaction (a body already
+stored is skipped by its hash), then the file is deleted. Importing the same file twice, after a
+crash between commit and delete, therefore stores nothing twice. A record cut short by a failed
+write was never acknowledged, and nothing is written after it: it is dropped with a log line.
+"""
+from __future__ import annotations
+
+import fcntl
+import json
+import logging
+import os
+import threading
+import time
+from datetime import datetime
+from pathlib import Path
+from typing import Callable
+
+log = logging.getLogger("bot.intake")
+
+SUFFIX = ".journal"
+FLOOD_FILE, FLOOD_MARK_SECONDS = "flood", 0.05
+JournalRow = dict  # the inbox columns of one callback, as Store.import_rows takes them
+
+
+class IntakeJournal:
+    def __init__(self, directory: Path):
+        self.directory = Path(directory)
+        self._lock = threading.Lock()  # one writer at a time: appends, and the swap of files
+        self._fd: int | None = None
+        self._name: str | None = None
+        self._pid: int | None = None
+        self._written = 0
+        self._flood_marked = 0.0
+
+    def append(self, body_hash: str, body: str, event_type: str, received_at: datetime) -> None:
+        """Keep one verified callback; returns once the record is written. Raises OSError otherwise."""
+        data = body.encode("utf-8")
+        header = json.dumps([body_hash, event_type, received_at.isoformat(), len(data)])
+        record = b"%s\n%s\n" % (header.encode("ascii"), data)
+        with self._lock:
+            fd = self._current_file()
+            try:
+                written = os.write(fd, record)
+            except OSError:
+                self._close_current()  # a part of the record may be there: nothing more goes after it
+                raise
+            if written != len(record):  # disk full part-way: the cut record is dropped at import
+                self._close_current()
+                raise OSError(f"journal write cut short ({written} of {len(record)} bytes)")
+            self._written += written
+
+    def import_into(self, store_rows: Callable[[list[JournalRow]], int]) -> int:
+        """Move every finished file into the inbox through `store_rows` (one transaction per file,
+        returning the rows it stored); this process's own file is finished first if it holds lines.
+        Returns the number of lines read."""
+        with self._lock:
+            if self._written:
+                self._close_current()
+        try:
+            names = sorted(os.listdir(self.directory))
+        except FileNotFoundError:
+            return 0
+        lines = 0
+        for name in names:
+            if name.endswith(SUFFIX) and name != self._name:
+                lines += self._import_file(self.directory / name, store_rows)
+        return lines
+
+    def mark_flood(self) -> None:
+        """Tell every process on this machine that callbacks are flooding in (they share its CPU):
+        the flood file's modification time, touched at most every FLOOD_MARK_SECONDS."""
+        now = time.time()
+        if now - self._flood_marked < FLOOD_MARK_SECONDS:
+            return
+        self._flood_marked = now
+        try:
+            self.directory.mkdir(mode=0o700, parents=True, exist_ok=True)
+            os.close(os.open(self.directory / FLOOD_FILE, os.O_WRONLY | os.O_CREAT, 0o600))
+            os.utime(self.directory / FLOOD_FILE)
+        except OSError:  # only a hint: the worker of the flooded process still knows
+            pass
+
+    def flood_marked_within(self, seconds: float) -> bool:
+        try:
+            return time.time() - os.stat(self.directory / FLOOD_FILE).st_mtime < seconds
+        except OSError:
+            return False
+
+    # -- files ------------------------------------------------------------------------------------
+
+    def _current_file(self) -> int:
+        if self._pid != os.getpid():  # after a fork: the parent's descriptor and lock are not ours
+            self._fd, self._name, self._written = None, None, 0
+            self._pid = os.getpid()
+        if self._fd is None:
+            self.directory.mkdir(mode=0o700, parents=True, exist_ok=True)
+            name = f"{time.time_ns():020d}-{os.getpid()}{SUFFIX}"
+            fd = os.open(self.directory / name, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_EXCL, 0o600)
+            fcntl.flock(fd, fcntl.LOCK_EX)  # ours while we append: nobody imports it under us
+            self._fd, self._name, self._written = fd, name, 0
+        return self._fd
+
+    def _close_current(self) -> None:
+        fd, self._fd, self._name, self._written = self._fd, None, None, 0
+        if fd is not None and self._pid == os.getpid():
+            os.close(fd)  # releases the lock: the file is finished and can be imported
+
+    def _import_file(self, path: Path, store_rows: Callable[[list[JournalRow]], int]) -> int:
+        try:
+            fd = os.open(path, os.O_RDONLY)
+        except FileNotFoundError:  # imported and deleted by another process meanwhile
+            return 0
+        try:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:  # still being appended to, or imported by another process
+                return 0
+            with os.fdopen(os.dup(fd), "rb") as file:
+                data = file.read()
+            rows = self._parse(path.name, data)
+            stored = store_rows(rows) if rows else 0
+            try:
+                path.unlink()
+            except FileNotFoundError:  # another process imported it too; its rows were skipped as stored
+                pass
+            log.info("intake journal %s imported: %d callbacks, %d new", path.name, len(rows), stored)
+            return len(rows)
+        finally:
+            os.close(fd)
+
+    @staticmethod
+    def _parse(name: str, data: bytes) -> list[JournalRow]:
+        rows, position = [], 0
+        while position < len(data):
+            try:
+                header_end = data.index(b"\n", position)
+                body_hash, event_type, received_at, length = json.loads(data[position:header_end])
+                body_end = header_end + 1 + length
+                if data[body_end:body_end + 1] != b"\n":
+                    raise ValueError("record cut short")
+                body = data[header_end + 1:body_end].decode("utf-8")
+                received = datetime.fromisoformat(received_at)
+            except (ValueError, TypeError) as exc:  # the last write failed part-way
+                log.warning("intake journal %s: %d bytes at the end do not form a record (%s); dropped",
+                            name, len(data) - position, exc)
+                break
+            rows.append({"body_hash": body_hash, "body": body, "event_type": event_type,
+                         "received_at": received, "status": "pending", "attempts": 0,
+                         "next_attempt_at": received})
+            position = body_end + 1
+        return rows

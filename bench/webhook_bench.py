@@ -127,6 +127,16 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def wait_port_free(port: int, seconds: float = 30) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        with socket.socket() as s:
+            if s.connect_ex(("127.0.0.1", port)) != 0:
+                return
+        time.sleep(0.2)
+    raise RuntimeError(f"port {port} is still taken {seconds:.0f}s after its server was stopped")
+
+
 def wait_http(url: str, process: subprocess.Popen, log: Path, seconds: float = 30) -> None:
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
@@ -303,6 +313,7 @@ class Stack:
                            stderr=subprocess.STDOUT, check=True)
 
     def start_web(self, command: str | None = None, name: str = "web", health: str = "/healthz") -> subprocess.Popen:
+        wait_port_free(self.web_port)  # a server stopped just before may still be closing: its answers are not ours
         process = self._start(name, command or web_line(self.web_port, self.procfile["web"]))
         wait_http(self.bot_url + health, process, self.workdir / f"{name}.log")
         return process

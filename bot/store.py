@@ -182,9 +182,9 @@ class OutgoingMessage:
     dedup_key: str | None = None
 
 
-# A flood: 20 callbacks within 0.1 s (200 a second) into one process. It counts as over 2 s after the
+# A flood: 20 callbacks within 0.1 s (200 a second) into one process. It counts as over 1 s after the
 # last one was seen, so that a flood with short pauses does not set the worker going at each pause.
-FLOOD_CALLBACKS, FLOOD_SECONDS, FLOOD_LINGER_SECONDS = 20, 0.1, 2.0
+FLOOD_CALLBACKS, FLOOD_SECONDS, FLOOD_LINGER_SECONDS = 20, 0.1, 1.0
 
 
 def journal_directory(database_url: str) -> Path | None:

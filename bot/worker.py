@@ -88,7 +88,8 @@ class Worker:
                  send_wait_seconds: float = 2.0, error_reply: Callable[[], Reply] | None = None,
                  periodic: list[Callable] | None = None, periodic_seconds: float = 15.0,
                  startup_calls: list[Callable] | None = None, resend_maybe_delivered: bool = True,
-                 intake_flooded: Callable[[], bool] | None = None, flood_wait_seconds: float = 30.0):
+                 intake_flooded: Callable[[], bool] | None = None, flood_wait_seconds: float = 30.0,
+                 flood_work_seconds: float = 3.0):
         self.store = store
         self.client = client
         self.dispatcher = dispatcher
@@ -108,9 +109,12 @@ class Worker:
         self.resend_maybe_delivered = resend_maybe_delivered
         # Callbacks come first: LINE WORKS never resends one we fail to acknowledge in time, while an
         # answer can wait. While callbacks flood in (intake_flooded), the worker waits, at most
-        # `flood_wait_seconds` at a stretch, so that a flood that never ends still gets a pass now and then.
+        # `flood_wait_seconds` at a stretch, then works `flood_work_seconds`: a flood that never ends
+        # (or a replayed body sent over and over) slows answers down but cannot stop them.
         self.intake_flooded = intake_flooded
         self.flood_wait_seconds = flood_wait_seconds
+        self.flood_work_seconds = flood_work_seconds
+        self._work_until = float("-inf")
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -145,9 +149,17 @@ class Worker:
             self._stop.wait(FLOOD_CHECK_SECONDS)
         return time.monotonic() - started
 
+    def give_way_to_intake(self) -> None:
+        """Before each pass: wait out a flood of callbacks. One that outlasts `flood_wait_seconds` gets
+        `flood_work_seconds` of answers all the same, then the worker gives way again."""
+        if time.monotonic() < self._work_until:
+            return
+        if self.wait_out_flood() >= self.flood_wait_seconds:
+            self._work_until = time.monotonic() + self.flood_work_seconds
+
     def _run(self) -> None:
         while not self._stop.is_set():
-            self.wait_out_flood()
+            self.give_way_to_intake()
             try:
                 busy = self.run_once()
             except SQLAlchemyError as exc:

@@ -2,6 +2,7 @@
 killed process or a failed write leaves behind. Also the flood signal the worker waits on."""
 import fcntl
 import hashlib
+import time
 import json
 import os
 import shutil
@@ -10,6 +11,7 @@ import stat
 import pytest
 import responses
 from sqlalchemy import select
+from sqlalchemy.exc import OperationalError
 
 from bot.intake_journal import FLOOD_FILE, IntakeJournal
 from bot.migrate import upgrade
@@ -45,6 +47,11 @@ def digest(text: str) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
+def keep(store, body: str) -> bool:
+    """What the webhook does with a verified body: keep it under the SHA-256 of its bytes."""
+    return store.add_inbox(digest(body), body, "message/text")
+
+
 def test_the_journal_sits_beside_a_sqlite_file_and_nowhere_else(tmp_path):
     assert journal_directory(f"sqlite:///{tmp_path}/bot.sqlite3") == tmp_path / "bot.sqlite3-intake"
     assert journal_directory("sqlite:///:memory:") is None
@@ -70,7 +77,7 @@ def test_a_callback_is_in_the_journal_at_its_200_and_in_the_inbox_after_the_work
 
 def test_journal_files_are_private(db, clock):
     store = make_store(db, clock)
-    store.add_inbox(digest("a"), "{}", "message/text")
+    keep(store, "{}")
     directory = journal_directory(db)
     [path] = directory.glob("*.journal")
     assert stat.S_IMODE(directory.stat().st_mode) == 0o700
@@ -79,21 +86,57 @@ def test_journal_files_are_private(db, clock):
 
 def test_a_file_still_being_appended_to_is_not_imported_by_another_process(db, clock):
     writer, other = make_store(db, clock), make_store(db, clock)
-    writer.add_inbox(digest("a"), '{"n":1}', "message/text")
+    keep(writer, '{"n":1}')
     assert other.import_journal() == 0  # the writer holds its file's lock
     assert inbox_rows(other) == [] and len(journal_files(db)) == 1
     assert writer.import_journal() == 1  # its owner finishes it and imports it
     assert [r.body for r in inbox_rows(other)] == ['{"n":1}'] and journal_files(db) == []
 
 
+def test_a_new_file_is_importable_only_once_its_owner_holds_it(db, clock, monkeypatch):
+    """The moment between creating a file and locking it: an importer running then must not take the
+    file (it would delete it, and the owner would append acknowledged callbacks to a deleted file)."""
+    owner, importer = make_store(db, clock), make_store(db, clock)
+    real_flock = fcntl.flock
+    seen_during_creation = []
+
+    def flock_after_an_import(fd, operation):
+        if operation == fcntl.LOCK_EX and not seen_during_creation:  # the owner, about to lock its new file
+            seen_during_creation.append(sorted(p.name for p in journal_directory(db).iterdir()))
+            importer.import_journal()
+        return real_flock(fd, operation)
+
+    monkeypatch.setattr(fcntl, "flock", flock_after_an_import)
+    keep(owner, '{"n":"kept"}')
+    monkeypatch.setattr(fcntl, "flock", real_flock)
+    [[name]] = seen_during_creation
+    assert name.endswith(".new")  # not a name importers take
+    assert owner.import_journal() == 1
+    assert [r.body for r in inbox_rows(owner)] == ['{"n":"kept"}']
+
+
+def test_a_new_file_abandoned_by_a_dead_creator_is_removed(db, clock):
+    store = make_store(db, clock)
+    directory = journal_directory(db)
+    directory.mkdir()
+    abandoned, fresh = directory / "1-1.new", directory / "2-2.new"
+    abandoned.touch()
+    fresh.touch()
+    os.utime(abandoned, (time.time() - 120, time.time() - 120))
+    store.import_journal()
+    assert not abandoned.exists() and fresh.exists()  # a fresh one may be being created right now
+
+
 def test_what_a_killed_process_left_is_imported_and_a_record_cut_short_is_dropped(db, clock, caplog):
     dead = make_store(db, clock)
     for n in (1, 2):
-        dead.add_inbox(digest(f"b{n}"), json.dumps({"n": n}), "message/text")
+        keep(dead, json.dumps({"n": n}))
     [name] = journal_files(db)
     path = journal_directory(db) / name
-    with open(path, "ab") as file:  # the start of a third record: the write that failed part-way
-        file.write(b'["' + digest("b3").encode() + b'", "message/text", "2026-11-17T01:00:00", 9')
+    body = b'{"n":3}'
+    header = json.dumps([hashlib.sha256(body).hexdigest(), "message/text", "2026-11-17T01:00:00", len(body)])
+    with open(path, "ab") as file:  # the third record's write failed inside its body
+        file.write(header.encode() + b"\n" + body[:4])
     os.close(dead.journal._fd)  # the process is gone: its lock with it
 
     survivor = make_store(db, clock)
@@ -104,10 +147,19 @@ def test_what_a_killed_process_left_is_imported_and_a_record_cut_short_is_droppe
     assert "do not form a record" in caplog.text
 
 
+def test_a_record_whose_body_does_not_match_its_hash_is_dropped_and_the_next_one_kept(db, clock, caplog):
+    store = make_store(db, clock)
+    store.add_inbox(digest("another body"), '{"n":"damaged"}', "message/text")
+    keep(store, '{"n":"good"}')
+    store.import_journal()
+    assert [r.body for r in inbox_rows(store)] == ['{"n":"good"}']
+    assert "does not match its hash" in caplog.text
+
+
 def test_a_file_imported_twice_stores_nothing_twice(db, clock, tmp_path):
     """A crash between the import's commit and the file's deletion: the next import reads it again."""
     store = make_store(db, clock)
-    store.add_inbox(digest("c"), '{"n":"c"}', "message/text")
+    keep(store, '{"n":"c"}')
     store.journal._close_current()
     [name] = journal_files(db)
     shutil.copy(journal_directory(db) / name, tmp_path / "copy")
@@ -117,30 +169,62 @@ def test_a_file_imported_twice_stores_nothing_twice(db, clock, tmp_path):
     assert len(inbox_rows(store)) == 1 and journal_files(db) == []
 
 
+def test_a_file_that_cannot_be_imported_now_is_kept_and_does_not_hold_up_the_others(db, clock, monkeypatch):
+    first, second = make_store(db, clock), make_store(db, clock)
+    keep(first, '{"n":1}')
+    keep(second, '{"n":2}')
+    first.journal._close_current()
+    second.journal._close_current()
+    older, newer = journal_files(db)
+    real_insert = first._insert_journal_rows
+    calls = []
+
+    def database_busy_for_the_first_file(rows):
+        calls.append(len(rows))
+        if len(calls) == 1:
+            raise OperationalError("INSERT", {}, Exception("database is locked"))
+        return real_insert(rows)
+
+    monkeypatch.setattr(first, "_insert_journal_rows", database_busy_for_the_first_file)
+    assert first.import_journal() == 1  # the second file went in
+    assert journal_files(db) == [older]
+    assert first.import_journal() == 1  # and the first on the next pass
+    assert sorted(json.loads(r.body)["n"] for r in inbox_rows(first)) == [1, 2] and journal_files(db) == []
+
+
+def test_a_full_file_is_finished_and_the_next_record_starts_another(db, clock, monkeypatch):
+    monkeypatch.setattr("bot.intake_journal.MAX_FILE_BYTES", 200)
+    store = make_store(db, clock)
+    for n in range(3):
+        keep(store, json.dumps({"n": n, "padding": "x" * 100}))
+    assert len(journal_files(db)) == 3
+    assert store.import_journal() == 3
+
+
 def test_a_replayed_body_becomes_one_inbox_row(db, clock):
     store = make_store(db, clock)
-    assert store.add_inbox(digest("same"), "{}", "message/text") is True
-    assert store.add_inbox(digest("same"), "{}", "message/text") is True  # unknown until the import
+    assert keep(store, "{}") is True
+    assert keep(store, "{}") is True  # unknown until the import
     store.import_journal()
-    assert [r.body_hash for r in inbox_rows(store)] == [digest("same")]
+    assert [r.body_hash for r in inbox_rows(store)] == [digest("{}")]
 
 
-@pytest.mark.parametrize("failure", ["error", "short"])
-def test_a_failed_write_is_an_error_and_nothing_is_appended_after_it(db, clock, monkeypatch, failure):
+@pytest.mark.parametrize("cut", ["error", "in the header", "in the body"])
+def test_a_failed_write_is_an_error_and_nothing_is_appended_after_it(db, clock, monkeypatch, cut):
     store = make_store(db, clock)
-    store.add_inbox(digest("before"), '{"n":"before"}', "message/text")
+    keep(store, '{"n":"before"}')
     real_write = os.write
 
     def failing(fd, data):
-        if failure == "short":
-            return real_write(fd, data[: len(data) // 2])
-        raise OSError(28, "No space left on device")
+        if cut == "error":
+            raise OSError(28, "No space left on device")
+        return real_write(fd, data[:40] if cut == "in the header" else data[:-3])
 
     monkeypatch.setattr(os, "write", failing)
     with pytest.raises(OSError):
-        store.add_inbox(digest("failed"), '{"n":"failed"}', "message/text")
+        keep(store, '{"n":"failed", "text": "a body long enough to be cut inside"}')
     monkeypatch.setattr(os, "write", real_write)
-    store.add_inbox(digest("after"), '{"n":"after"}', "message/text")
+    keep(store, '{"n":"after"}')
     assert len(journal_files(db)) == 2  # the failed file was closed; "after" went to a new one
     store.import_journal()
     assert [json.loads(r.body)["n"] for r in inbox_rows(store)] == ["before", "after"]
@@ -155,42 +239,52 @@ def test_a_failed_write_answers_503(app, http, monkeypatch):
     assert response.status_code == 503 and response.get_json() == {"error": "temporarily unavailable"}
 
 
-def test_a_forked_process_appends_to_a_file_of_its_own(db, clock):
+def test_a_forked_process_appends_to_a_file_of_its_own_and_leaves_its_parent_s_lock_alone(db, clock):
     """gunicorn forks its workers: an inherited descriptor (and its lock) belongs to the parent."""
     store = make_store(db, clock)
-    store.add_inbox(digest("parent"), "{}", "message/text")
+    keep(store, '{"n":"parent"}')
+    done, go_on = os.pipe(), os.pipe()
     pid = os.fork()
     if pid == 0:
         code = 1
         try:
-            store.add_inbox(digest("child"), "{}", "message/text")
+            keep(store, '{"n":"child"}')
+            os.write(done[1], b"x")
+            os.read(go_on[0], 1)  # alive while the parent finishes its file
             code = 0
         finally:
             os._exit(code)
+    os.read(done[0], 1)
+    try:
+        assert store.import_journal() == 1  # the parent's file: the live child does not hold it
+    finally:
+        os.write(go_on[1], b"x")
     assert os.waitpid(pid, 0)[1] == 0
-    files = journal_files(db)
-    assert len(files) == 2 and any(name.endswith(f"-{pid}.journal") for name in files)
-    assert store.import_journal() == 2  # the child is gone: its file is finished
-    assert {r.body_hash for r in inbox_rows(store)} == {digest("parent"), digest("child")}
+    [child_file] = journal_files(db)
+    assert child_file.endswith(f"-{pid}.journal")
+    assert store.import_journal() == 1  # the child is gone: its file is finished
+    assert sorted(json.loads(r.body)["n"] for r in inbox_rows(store)) == ["child", "parent"]
 
 
-def test_a_flood_is_seen_by_every_process_on_the_machine(db, clock):
+def test_a_flood_is_seen_by_every_process_on_the_machine(db, clock, monkeypatch):
+    monkeypatch.setattr("bot.store.time.monotonic", lambda: 1000.0)  # every callback at the same moment
     flooded, other = make_store(db, clock), make_store(db, clock)
     for i in range(FLOOD_CALLBACKS - 1):
-        flooded.add_inbox(digest(f"x{i}"), "{}", "message/text")
-    assert not flooded.intake_flooded()  # a few callbacks at once are no flood
-    flooded.add_inbox(digest("last"), "{}", "message/text")
+        keep(flooded, f'{{"n":{i}}}')
+    assert not flooded.intake_flooded() and not other.intake_flooded()  # a few at once are no flood
+    keep(flooded, '{"n":"last"}')
     assert flooded.intake_flooded() and other.intake_flooded()
     flooded._flood_seen -= FLOOD_LINGER_SECONDS  # as if the flood had passed...
-    assert flooded.intake_flooded()  # ...but another process may still see it
+    assert flooded.intake_flooded()  # ...but the mark other processes see is still recent
     os.utime(journal_directory(db) / FLOOD_FILE, (0, 0))  # that mark is old too
     assert not flooded.intake_flooded() and not other.intake_flooded()
 
 
-def test_without_a_journal_a_flood_is_seen_by_its_own_process(database_url, clock):
+def test_without_a_journal_a_flood_is_seen_by_its_own_process(database_url, clock, monkeypatch):
+    monkeypatch.setattr("bot.store.time.monotonic", lambda: 1000.0)
     store = Store(make_engine(normalise_database_url(database_url)), clock)
     for i in range(FLOOD_CALLBACKS):
-        store.add_inbox(digest(f"y{i}"), "{}", "message/text")
+        keep(store, f'{{"n":{i}}}')
     assert store.intake_flooded()
     store._flood_seen -= FLOOD_LINGER_SECONDS
     assert not store.intake_flooded()
@@ -212,14 +306,22 @@ def test_the_worker_waits_while_callbacks_flood_in(db, clock):
     assert len(waits) == 3  # until the flood passed
 
 
-def test_the_worker_waits_no_longer_than_its_limit_in_an_endless_flood(db, clock, monkeypatch):
+def test_in_an_endless_flood_the_worker_still_answers_a_while_every_so_often(db, clock, monkeypatch):
     import bot.worker as worker_module
 
-    moments = iter([0.0, 10.0, 20.0, 30.0, 40.0])
-    monkeypatch.setattr(worker_module.time, "monotonic", lambda: next(moments))
+    now = [0.0]
+    monkeypatch.setattr(worker_module.time, "monotonic", lambda: now[0])
     worker, waits = worker_with(make_store(db, clock), clock, lambda: True)
-    worker.wait_out_flood()
-    assert len(waits) == 2  # at 10 and 20 s; at 30 s the limit is reached and it works a pass
+    worker._stop.wait = lambda seconds: (waits.append(seconds), now.__setitem__(0, now[0] + 10.0))
+    worker.give_way_to_intake()
+    assert len(waits) == 3 and now[0] == 30.0  # waited up to its limit, 30 s...
+    worker.give_way_to_intake()
+    now[0] += 2.9
+    worker.give_way_to_intake()
+    assert len(waits) == 3  # ...then passes without waiting for 3 s...
+    now[0] += 0.2
+    worker.give_way_to_intake()
+    assert len(waits) == 6  # ...and then gives way again
 
 
 def test_without_a_flood_the_worker_does_not_wait(db, clock):

@@ -185,6 +185,9 @@ class OutgoingMessage:
 # A flood: 20 callbacks within 0.1 s (200 a second) into one process. It counts as over 1 s after the
 # last one was seen, so that a flood with short pauses does not set the worker going at each pause.
 FLOOD_CALLBACKS, FLOOD_SECONDS, FLOOD_LINGER_SECONDS = 20, 0.1, 1.0
+# Bodies this process kept lately: a replay of one is answered "duplicate" at once and, being no new
+# event, does not count towards a flood.
+RECENTLY_KEPT = 10_000
 
 
 def journal_directory(database_url: str) -> Path | None:
@@ -208,6 +211,7 @@ class Store:
         self.inbox_writer = InboxWriter(engine, inbox, self.now)
         self._arrivals: collections.deque[float] = collections.deque(maxlen=FLOOD_CALLBACKS)
         self._flood_seen = float("-inf")
+        self._recently_kept: set[str] = set()
 
     def now(self) -> datetime:
         return utc_naive(self.clock.now())
@@ -263,6 +267,8 @@ class Store:
         """Keep a verified event before it is acknowledged: True once kept, False when the same raw
         body is known to be stored already (a duplicate). Raises SQLAlchemyError or OSError when it
         could not be kept."""
+        if body_hash in self._recently_kept:  # a replay of a body this process kept moments ago
+            return False
         arrived = time.monotonic()
         self._arrivals.append(arrived)
         if len(self._arrivals) == FLOOD_CALLBACKS and arrived - self._arrivals[0] < FLOOD_SECONDS:
@@ -270,9 +276,15 @@ class Store:
             if self.journal is not None:
                 self.journal.mark_flood()
         if self.journal is None:
-            return self.inbox_writer.add(body_hash, body, event_type) is not None
-        self.journal.append(body_hash, body, event_type, self.now())  # duplicates are skipped at import
-        return True
+            kept = self.inbox_writer.add(body_hash, body, event_type) is not None
+        else:
+            self.journal.append(body_hash, body, event_type, self.now())  # older duplicates: skipped at import
+            kept = True
+        if kept:
+            if len(self._recently_kept) >= RECENTLY_KEPT:
+                self._recently_kept.clear()  # coarse, but a replay it forgets is still skipped by the inbox
+            self._recently_kept.add(body_hash)
+        return kept
 
     def intake_flooded(self) -> bool:
         """Are callbacks flooding in (FLOOD_CALLBACKS within FLOOD_SECONDS, far above what a company's

@@ -101,7 +101,8 @@ def test_duplicate_delivery_is_processed_once(app, http):
     raw = json.dumps(text_event("こんにちは")).encode()
     first = http.post("/callback", data=raw, headers=signed_headers(raw))
     second = http.post("/callback", data=raw, headers=signed_headers(raw))
-    assert (first.status_code, second.status_code) == (200, 200)  # a replay is found at the import
+    assert (first.status_code, second.status_code) == (200, 200)
+    assert second.get_json()["status"] == "duplicate"
     app.extensions["bot"].worker.run_until_idle()
     assert len(stored_rows(app)) == 1
     assert len([c for c in responses.calls if "/messages" in c.request.url]) >= 1

@@ -101,10 +101,13 @@ class IntakeJournal:
         if now - self._flood_marked < FLOOD_MARK_SECONDS:
             return
         self._flood_marked = now
+        path = self.directory / FLOOD_FILE
         try:
-            self.directory.mkdir(mode=0o700, parents=True, exist_ok=True)
-            os.close(os.open(self.directory / FLOOD_FILE, os.O_WRONLY | os.O_CREAT, 0o600))
-            os.utime(self.directory / FLOOD_FILE)
+            try:
+                os.utime(path)
+            except FileNotFoundError:  # the first flood here
+                self.directory.mkdir(mode=0o700, parents=True, exist_ok=True)
+                os.close(os.open(path, os.O_WRONLY | os.O_CREAT, 0o600))
         except OSError:  # only a hint: the worker of the flooded process still knows
             pass
 
@@ -146,15 +149,10 @@ class IntakeJournal:
             os.close(fd)  # the child's copy only: the parent still holds its own lock
 
     def _import_file(self, path: Path, store_rows: Callable[[list[JournalRow]], int]) -> int:
-        try:
-            fd = os.open(path, os.O_RDONLY)
-        except FileNotFoundError:  # imported and deleted by another process meanwhile
+        fd = _take(path)
+        if fd is None:
             return 0
         try:
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except BlockingIOError:  # still being appended to, or imported by another process
-                return 0
             if os.fstat(fd).st_nlink == 0:  # another process imported and deleted it after we opened it
                 return 0
             with os.fdopen(os.dup(fd), "rb") as file:
@@ -174,14 +172,13 @@ class IntakeJournal:
         try:
             if time.time() - path.stat().st_mtime < ABANDONED_AFTER_SECONDS:
                 return
-            fd = os.open(path, os.O_RDONLY)
         except FileNotFoundError:
             return
+        fd = _take(path)
+        if fd is None:
+            return
         try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            path.unlink()
-        except (BlockingIOError, FileNotFoundError):  # being created right now, or already gone
-            pass
+            path.unlink(missing_ok=True)
         finally:
             os.close(fd)
 
@@ -210,6 +207,21 @@ class IntakeJournal:
                          "received_at": received, "status": "pending", "attempts": 0,
                          "next_attempt_at": received})
         return rows
+
+
+def _take(path: Path) -> int | None:
+    """A descriptor of the file holding its exclusive lock; None when the file is gone or someone
+    holds it (its owner still appending, or another process importing it)."""
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except FileNotFoundError:
+        return None
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        os.close(fd)
+        return None
+    return fd
 
 
 def _forget_after_fork(journal: IntakeJournal) -> None:

@@ -39,7 +39,8 @@ from bot.replies import (
     Text,
     UriAction,
 )
-from handlers import matching
+from handlers import matching, morphology
+from handlers.loss_words import is_loss_message
 
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_FAQ_PATH = ROOT / "config" / "faq.yaml"
@@ -53,6 +54,9 @@ HOURS_CATEGORY_TITLE = "通知と勤務時間"
 CONTACT_TEXT = "管理者に連絡"
 MAX_LINKS = 4
 MAX_QUESTION_CHARS = 500
+NOT_OURS_ID = "_not_ours"
+LOST_DEVICE_ID = "lost-device"  # answered by the lost-device flow in the talk (handlers/faq_chat.py)
+DEFAULT_EMBEDDING_CACHE = ROOT / ".cache" / "faq-embeddings.npz"
 
 
 class FaqError(ValueError):
@@ -149,11 +153,19 @@ class TopicOnly(_Strict):
     fillers: list[str] = Field(default_factory=list)
 
 
+class NotOurs(_Strict):
+    """Questions that are not ours (pay, HR, office): examples that compete with the entries, and the
+    honest answer given when one of them is closest."""
+    answer: str = Field(min_length=1, max_length=TEXT_LIMIT)
+    questions: list[str] = Field(default_factory=list)
+
+
 class _Top(BaseModel):
     model_config = ConfigDict(extra="forbid")
     categories: list[Any] = Field(min_length=1)
     messages: Any
     out_of_scope: list[str] = Field(default_factory=list)
+    not_ours: NotOurs | None = None
     topic_only: TopicOnly = Field(default_factory=TopicOnly)
     entries: list[Any] = Field(min_length=1)
 
@@ -172,6 +184,7 @@ class FaqBook:
     # canonical forms, longest first: see `topic_only` in faq.yaml
     topic_words: tuple[str, ...] = ()
     topic_fillers: tuple[str, ...] = ()
+    not_ours: str = ""  # the answer to a question that is not ours (see `not_ours` in faq.yaml)
 
     def entry(self, entry_id: str) -> Entry:
         return self.by_id[entry_id]
@@ -245,6 +258,7 @@ def load_faq(
     faq_path: str | Path = DEFAULT_FAQ_PATH,
     company_path: str | Path = DEFAULT_COMPANY_PATH,
     params: matching.MatchParams | None = None,
+    embedding_cache: Path | None = DEFAULT_EMBEDDING_CACHE,
 ) -> FaqBook:
     """Read, validate and index the FAQ. Pure: returns a new book or raises FaqError."""
     faq_name, company_name = Path(faq_path).name, Path(company_path).name
@@ -336,13 +350,22 @@ def load_faq(
 
     docs = [matching.IndexedDoc(e.id, [e.title, *e.questions], dict(e.keywords), tuple(e.about), tuple(e.not_about))
             for e in entries]
-    matcher = matching.Matcher(docs, params or matching.MatchParams(), out_of_scope=top.out_of_scope)
+    not_ours_answer = ""
+    if top.not_ours is not None:
+        not_ours_answer = _fill(top.not_ours.answer, company, f"{faq_name}: not_ours: field 'answer'", errors)
+        if top.not_ours.questions:
+            docs.append(matching.IndexedDoc(NOT_OURS_ID, list(top.not_ours.questions)))
+    if errors:
+        raise FaqError(errors)
+    matcher = matching.Matcher(docs, params or matching.MatchParams(), out_of_scope=top.out_of_scope,
+                               lemmatize=morphology.shared().lemmas, embedding_cache=embedding_cache)
     return FaqBook(
         entries=tuple(entries),
         categories=tuple(categories),
         messages=messages,  # type: ignore[arg-type]
         company=company,
         matcher=matcher,
+        not_ours=not_ours_answer,
         topic_words=_canonical_terms(matcher, top.topic_only.words),
         topic_fillers=_canonical_terms(matcher, top.topic_only.fillers),
         by_id=by_id,
@@ -356,10 +379,12 @@ def classify(book: FaqBook, text: str) -> FaqOutcome:
     """Map one message to an outcome. Pure."""
     # A question is a sentence or two; matching a pasted novel would hold the worker for seconds.
     text = text[:MAX_QUESTION_CHARS]
-    kind = matching.smalltalk_kind(text)
+    kind = book.matcher.smalltalk.kind(text)
     if kind:
         return FaqOutcome(kind)
-    query = matching.strip_smalltalk(text)
+    if LOST_DEVICE_ID in book.by_id and is_loss_message(text):
+        return FaqOutcome("answer", LOST_DEVICE_ID, (LOST_DEVICE_ID,), 1.0)  # a lost phone is never missed
+    query = book.matcher.smalltalk.strip(text)
     ranked = book.matcher.rank(query, limit=5)
     decision = matching.decide(ranked, book.matcher.params)
     score = round(ranked[0].score, 4) if ranked else 0.0
@@ -368,6 +393,8 @@ def classify(book: FaqBook, text: str) -> FaqOutcome:
         return FaqOutcome("answer", ranked[0].id, ids, score)
     if decision.kind == "suggest":
         return FaqOutcome("suggest", None, ids, score)
+    if decision.kind == "not_ours" and book.not_ours:
+        return FaqOutcome("not_ours", None, (), score)
     return FaqOutcome("fallback", None, (), score)
 
 
@@ -426,6 +453,8 @@ def replies_for(book: FaqBook, outcome: FaqOutcome) -> list[Reply]:
         meta = {"faq": "suggest", "candidates": [e.id for e in entries], "score": outcome.score}
         return [Reply(Text(f"{m.suggest.splitlines()[0]}\n{lines}\n" + "\n".join(m.suggest.splitlines()[1:]),
                            quick_replies=tuple(chips)), meta=meta)]
+    if outcome.kind == "not_ours":
+        return [Reply(Text(book.not_ours, quick_replies=_menu_chips(book)), meta={"faq": "not_ours", "score": outcome.score})]
     if outcome.kind in ("greeting", "thanks"):
         text = m.greeting if outcome.kind == "greeting" else m.thanks
         return [Reply(Text(text, quick_replies=_menu_chips(book)), meta={"faq": outcome.kind})]
@@ -558,8 +587,8 @@ def main(argv: list[str] | None = None) -> int:
         text = " ".join(rest)
         outcome = classify(book, text)
         print(outcome)
-        for r in book.matcher.rank(matching.strip_smalltalk(text)):
-            print(f"  {r.id:20s} {r.score:.3f} cov={r.coverage:.3f} kw={r.keyword:.3f}")
+        for r in book.matcher.rank(book.matcher.smalltalk.strip(text)):
+            print(f"  {r.id:20s} {r.score:.3f} words={r.words:.3f} meaning={r.meaning:.3f}")
         for t in reply_texts(respond(book, text)):
             print(t)
         sys.stdout.flush()

@@ -13,7 +13,7 @@ from pathlib import Path
 from bot import records
 from bot.events import MessageEvent, PostbackEvent, TextContent
 from bot.replies import Reply, Text
-from handlers import faq
+from handlers import faq, lost_device
 
 log = logging.getLogger("handlers.faq")
 
@@ -68,9 +68,11 @@ def handle(event, ctx):
     replies = faq.respond(book, text)
     meta = replies[0].meta if replies else {}
     outcome = meta.get("faq")
-    if outcome in ("answer", "suggest", "fallback"):
+    if outcome in ("answer", "suggest", "not_ours", "fallback"):
         records.record_question(ctx.tx, ctx.now, event.source.user_id, text, outcome, meta.get("entry_id"),
                                 meta.get("score", 0.0))
+    if outcome == "answer" and meta.get("entry_id") == faq.LOST_DEVICE_ID:
+        return lost_device.loss_help(event, ctx)  # the steps to take now and the offer to report
     return replies
 
 

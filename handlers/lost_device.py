@@ -9,7 +9,6 @@ Routes (wired in bot/app.py, in this order among the others):
 from __future__ import annotations
 
 import logging
-import unicodedata
 from datetime import timedelta
 
 from bot import records
@@ -17,6 +16,8 @@ from bot.client import ApiError
 from bot.directory import display_name
 from bot.events import MessageEvent, PostbackEvent, TextContent
 from bot.replies import Buttons, MessageAction, Recipient, Reply, Text
+from bot.text import squash
+from handlers.loss_words import is_loss_message
 
 log = logging.getLogger("handlers.lost_device")
 
@@ -27,15 +28,6 @@ SELF_HELP_URL = "https://help.worksmobile.com/jp/topic/common/account/check-acce
 START_NOW = {"紛失報告", "紛失を報告", "紛失を報告する", "紛失報告する", "紛失の報告", "/lost"}
 ENTRY_MENU = {"端末をなくした", "スマホをなくした"}
 CANCEL = {"キャンセル", "きゃんせる", "やめる", "やめます", "中止", "取り消し", "cancel"}
-LOSS_WORDS = ("なくし", "無くし", "失くし", "なくなっ", "無くなっ", "紛失", "落とし", "おとし", "置き忘れ",
-              "置いてき", "忘れてき", "盗まれ", "盗難", "すられ", "スられ", "見当たらな", "見つからな",
-              "みつからな", "行方不明")
-DEVICE_WORDS = ("スマホ", "すまほ", "スマートフォン", "携帯", "ケータイ", "けいたい", "端末", "iphone",
-                "android", "アンドロイド", "タブレット", "ipad", "パソコン", "pc", "電話")
-# Things people lose that are not a device (the FAQ's lost-device entry lists them as `not_about`).
-OTHER_BELONGINGS = ("財布", "さいふ", "サイフ", "鍵", "かぎ", "カギ", "定期", "傘", "かばん", "カバン", "鞄", "バッグ",
-                    "免許証", "保険証", "社員証", "入館証", "手帳", "眼鏡", "めがね", "メガネ", "時計", "書類", "現金",
-                    "カード")
 FOUND_WORDS = ("見つかった", "見つかりました", "みつかった", "みつかりました", "見つけた", "出てきた",
                "でてきた", "戻ってきた", "発見")
 
@@ -43,8 +35,7 @@ DEVICES = ("phone", "tablet", "pc", "other")
 LOCKS = ("yes", "no", "unknown")
 
 
-def normalise(text: str) -> str:
-    return "".join(ch for ch in unicodedata.normalize("NFKC", text).lower() if not ch.isspace())
+normalise = squash  # commands and button texts compare as written, less width, case and spaces
 
 
 def _said(event) -> tuple[str, str | None]:
@@ -54,17 +45,6 @@ def _said(event) -> tuple[str, str | None]:
     if isinstance(event, PostbackEvent):
         return "", event.data
     return "", None
-
-
-def is_loss_message(text: str) -> bool:
-    """"スマホなくした" yes; "財布を落とした" no: a loss word with a device word, or a short message that
-    names no other belonging ("なくした！", "電車で落とした")."""
-    norm = normalise(text)
-    if not any(w in norm for w in LOSS_WORDS):
-        return False
-    if any(w in norm for w in DEVICE_WORDS):
-        return True
-    return len(norm) <= 12 and not any(w in norm for w in OTHER_BELONGINGS)
 
 
 def is_found_message(text: str) -> bool:
@@ -284,10 +264,16 @@ def handle_entry(event, ctx):
         first = [] if data == "lost:start" else [Reply(_self_help(ctx))]
         return first + _start(ctx, user_id)
     if norm in ENTRY_MENU or is_loss_message(text):
-        if event.source.channel_id:
-            return _in_group(ctx, user_id, start=False)
-        return [Reply(_self_help(ctx)), Reply(_ask_to_report(ctx))]
+        return loss_help(event, ctx)
     return None
+
+
+def loss_help(event, ctx) -> list[Reply]:
+    """What a message about a lost phone gets: the steps to take now, then the offer to report.
+    The FAQ hands such messages here too, whatever words they use."""
+    if event.source.channel_id:
+        return _in_group(ctx, event.source.user_id, start=False)
+    return [Reply(_self_help(ctx)), Reply(_ask_to_report(ctx))]
 
 
 def _in_group(ctx, user_id: str, start: bool) -> list[Reply]:

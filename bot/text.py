@@ -1,0 +1,102 @@
+"""The one text normaliser of the bot: every comparison of what a person typed goes through here.
+
+`normalize` folds what people vary without meaning anything by it: full and half width (NFKC), case,
+katakana and hiragana, romaji typed on a PC keyboard (「sumaho」), long-vowel marks, spaces and
+punctuation. What is left is letters and digits only, so 「スマホ　なくした！」, 「すまほなくした」 and
+「ｽﾏﾎなくした」 compare equal. `squash` keeps the script and the punctuation (NFKC, lower case, no white
+space): for texts that are compared as written, such as the replies scored by the FAQ evaluation.
+"""
+from __future__ import annotations
+
+import re
+import unicodedata
+
+_KATA_TO_HIRA = {c: c - 0x60 for c in range(0x30A1, 0x30F7)}
+
+# ASCII words that are real terms, not romaji: never converted to kana.
+ASCII_KEEP = frozenset(
+    """wifi wi fi lan pc ip mdm os ios ipad iphone android line works lineworks byod ssid gb mb web
+    chrome safari edge ok id sim vpn app apps pdf usb mac windows qr sms url faq it""".split()
+)
+
+_ROMAJI = {
+    # three letters
+    "kya": "きゃ", "kyu": "きゅ", "kyo": "きょ", "sha": "しゃ", "shi": "し", "shu": "しゅ", "sho": "しょ",
+    "she": "しぇ", "cha": "ちゃ", "chi": "ち", "chu": "ちゅ", "cho": "ちょ", "che": "ちぇ", "tsu": "つ",
+    "nya": "にゃ", "nyu": "にゅ", "nyo": "にょ", "hya": "ひゃ", "hyu": "ひゅ", "hyo": "ひょ",
+    "mya": "みゃ", "myu": "みゅ", "myo": "みょ", "rya": "りゃ", "ryu": "りゅ", "ryo": "りょ",
+    "gya": "ぎゃ", "gyu": "ぎゅ", "gyo": "ぎょ", "bya": "びゃ", "byu": "びゅ", "byo": "びょ",
+    "pya": "ぴゃ", "pyu": "ぴゅ", "pyo": "ぴょ", "jya": "じゃ", "jyu": "じゅ", "jyo": "じょ",
+    # two letters
+    "ka": "か", "ki": "き", "ku": "く", "ke": "け", "ko": "こ", "sa": "さ", "si": "し", "su": "す",
+    "se": "せ", "so": "そ", "ta": "た", "ti": "ち", "tu": "つ", "te": "て", "to": "と", "na": "な",
+    "ni": "に", "nu": "ぬ", "ne": "ね", "no": "の", "ha": "は", "hi": "ひ", "hu": "ふ", "fu": "ふ",
+    "he": "へ", "ho": "ほ", "ma": "ま", "mi": "み", "mu": "む", "me": "め", "mo": "も", "ya": "や",
+    "yu": "ゆ", "yo": "よ", "ra": "ら", "ri": "り", "ru": "る", "re": "れ", "ro": "ろ", "wa": "わ",
+    "wo": "を", "ga": "が", "gi": "ぎ", "gu": "ぐ", "ge": "げ", "go": "ご", "za": "ざ", "ji": "じ",
+    "zi": "じ", "zu": "ず", "ze": "ぜ", "zo": "ぞ", "da": "だ", "di": "ぢ", "du": "づ", "de": "で",
+    "do": "ど", "ba": "ば", "bi": "び", "bu": "ぶ", "be": "べ", "bo": "ぼ", "pa": "ぱ", "pi": "ぴ",
+    "pu": "ぷ", "pe": "ぺ", "po": "ぽ", "ja": "じゃ", "ju": "じゅ", "jo": "じょ", "je": "じぇ",
+    "fa": "ふぁ", "fi": "ふぃ", "fe": "ふぇ", "fo": "ふぉ", "va": "ゔぁ", "vi": "ゔぃ", "vu": "ゔ",
+    "ve": "ゔぇ", "vo": "ゔぉ", "ti": "ち", "di": "ぢ", "nn": "ん",
+    # one letter
+    "a": "あ", "i": "い", "u": "う", "e": "え", "o": "お", "n": "ん",
+}
+_CONSONANTS = set("bcdfghjklmpqrstvwxyz")
+
+
+def romaji_to_hiragana(word: str) -> str | None:
+    """Hepburn-ish romaji to hiragana; None when the word is not plausible romaji."""
+    out: list[str] = []
+    i = 0
+    while i < len(word):
+        ch = word[i]
+        # doubled consonant -> small tsu (but "nn" is ん)
+        if ch in _CONSONANTS and ch != "n" and i + 1 < len(word) and word[i + 1] == ch:
+            out.append("っ")
+            i += 1
+            continue
+        for size in (3, 2, 1):
+            piece = word[i : i + size]
+            kana = _ROMAJI.get(piece)
+            if kana is None:
+                continue
+            # a lone "n" before a vowel or "y" belongs to the next syllable
+            if piece == "n" and i + 1 < len(word) and word[i + 1] in "aiueoy":
+                continue
+            out.append(kana)
+            i += size
+            break
+        else:
+            return None
+    return "".join(out)
+
+
+_ASCII_WORD = re.compile(r"[a-z]+")
+
+
+def _romaji_pass(text: str) -> str:
+    def convert(match: re.Match) -> str:
+        word = match.group(0)
+        if len(word) < 2 or word in ASCII_KEEP:
+            return word
+        kana = romaji_to_hiragana(word)
+        return kana if kana is not None else word
+
+    return _ASCII_WORD.sub(convert, text)
+
+
+def normalize(text: str) -> str:
+    """Fold width, case, katakana/hiragana and romaji; keep only letters and digits."""
+    text = unicodedata.normalize("NFKC", text or "").lower()
+    text = text.replace("wi-fi", "wifi").replace("wi fi", "wifi")
+    text = _romaji_pass(text)
+    text = text.translate(_KATA_TO_HIRA)
+    return "".join(
+        ch for ch in text if ch != "ー" and unicodedata.category(ch)[0] in ("L", "N")
+    )
+
+
+def squash(text: str) -> str:
+    """NFKC, lower case, no white space."""
+    return re.sub(r"\s+", "", unicodedata.normalize("NFKC", text or "").lower())

@@ -1,0 +1,78 @@
+"""config/vocabulary.yaml: the words the bot understands (synonyms, loss words, small talk).
+
+Validated once when loaded; a mistake names the section and the word. The lists are kept as written;
+the matcher and the lost-device flow compare them after the bot's normaliser (bot/text.py).
+"""
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+DEFAULT_VOCABULARY_PATH = Path(__file__).resolve().parent / "vocabulary.yaml"
+
+
+class VocabularyError(ValueError):
+    pass
+
+
+def _words(values: list[str]) -> list[str]:
+    cleaned = [str(v).strip() for v in values]
+    if any(not v for v in cleaned):
+        raise ValueError("empty word")
+    return cleaned
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class LostDeviceWords(_Strict):
+    loss_words: list[str] = Field(min_length=1)
+    device_words: list[str] = Field(min_length=1)
+    other_belongings: list[str] = Field(default_factory=list)
+    not_a_loss: list[str] = Field(default_factory=list)
+
+    _clean = field_validator("*")(classmethod(lambda cls, v: _words(v)))
+
+
+class SmallTalk(_Strict):
+    greetings: list[str] = Field(default_factory=list)
+    thanks: list[str] = Field(default_factory=list)
+
+    _clean = field_validator("*")(classmethod(lambda cls, v: _words(v)))
+
+
+class Vocabulary(_Strict):
+    synonyms: dict[str, list[str]] = Field(default_factory=dict)
+    lost_device: LostDeviceWords
+    smalltalk: SmallTalk = Field(default_factory=SmallTalk)
+
+    @field_validator("synonyms")
+    @classmethod
+    def _synonyms(cls, v: dict[str, list[str]]) -> dict[str, list[str]]:
+        return {str(k).strip(): _words(words or []) for k, words in v.items()}
+
+
+def load_vocabulary(path: str | Path = DEFAULT_VOCABULARY_PATH) -> Vocabulary:
+    name = Path(path).name
+    try:
+        with open(path, encoding="utf-8") as fh:
+            raw = yaml.safe_load(fh)
+    except FileNotFoundError:
+        raise VocabularyError(f"{name}: file not found: {path}") from None
+    except yaml.YAMLError as exc:
+        raise VocabularyError(f"{name}: not valid YAML: {exc}") from None
+    try:
+        return Vocabulary.model_validate(raw)
+    except ValidationError as exc:
+        problems = [f"{name}: field '{'.'.join(map(str, e['loc']))}': {e['msg']}" for e in exc.errors()]
+        raise VocabularyError("\n".join(problems)) from None
+
+
+@lru_cache(maxsize=1)
+def default_vocabulary() -> Vocabulary:
+    """The shipped vocabulary, read once per process."""
+    return load_vocabulary()

@@ -3,7 +3,7 @@ together with the machine it ran on.
 
   1. webhook   POST /callback through the Procfile's web line vs a bare Flask app (wrk)
   2. e2e       callback -> reply latency through the emulator, light and heavy load
-  3. faq       FAQ load and answer times (bench/faq_bench.py)
+  3. faq       FAQ answering time per question and memory (bench/faq_bench.py)
   4. reminder  reminder broadcast (bench/reminder_bench.py, when present)
   5. memory    RSS of the web and clock processes at rest and after the heavy load
 
@@ -62,15 +62,8 @@ def _tee(fn):
 
 def run_faq(state: dict) -> None:
     from bench import faq_bench
-    print("FAQ: load and answer times (bench/faq_bench.py)")
-    _, text = _tee(faq_bench.main)
-    rows = []
-    for line in text.splitlines():
-        parts = line.split()
-        if len(parts) == 7 and parts[0].startswith("x"):
-            rows.append({"size": parts[0], "entries": int(parts[1]), "questions": int(parts[2]),
-                         "load_ms": float(parts[3]), "classify_us_mean": float(parts[4]),
-                         "classify_us_max_of_query_medians": float(parts[5]), "respond_us_mean": float(parts[6])})
+    print("FAQ: answering time per question and memory, words only and with the meaning signal (bench/faq_bench.py)")
+    rows, text = _tee(faq_bench.main)
     path = write_result("faq", {"rows": rows, "output": text})
     print(f"  -> {path.relative_to(ROOT)}")
 

@@ -1,74 +1,75 @@
-"""FAQ load and answer times at the real size and at 10x (synthetic entries). Not a test.
+"""FAQ answering time per question and resident memory, words only and with the meaning signal.
+Not a test.
 
-    .venv/bin/python bench/faq_bench.py
+Each mode runs in a fresh Python process (so that its memory is its own): it loads the FAQ as a web
+process does, then answers every question of the project's question sets (real questions, short and
+long), each once after a warm-up, and reports the time of `faq.respond` per question (p50, p99, max)
+and the process's resident memory before and after loading the FAQ (VmRSS).
+
+    .venv/bin/python -m bench.faq_bench
 """
 from __future__ import annotations
 
-import random
+import json
 import statistics
+import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
-import yaml
-
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-
-from handlers import faq  # noqa: E402
-
-FAQ, COMPANY = ROOT / "config" / "faq.yaml", ROOT / "config" / "company.yaml"
-QUERIES = ["私物スマホを使うメリットは何ですか", "紛失したスマホのログインを止めたい", "業務時間外に返信は必要？",
-           "ｽﾏﾎ盗まれた", "通信費の補助はいくら", "明日の会議は何時から？", "qwerty", "おはようございます"]
-KANJI = "情報端末設定確認通知連絡管理会社社員業務時間休日機能画面共有保存削除制限利用環境"
+SETS = sorted((ROOT / "tests" / "faq" / "data").glob("*.yaml"))
+MODES = ("words", "semantic")
 
 
-def scaled_doc(factor: int) -> dict:
-    doc = yaml.safe_load(FAQ.read_text(encoding="utf-8"))
-    rng = random.Random(42)
-    base = doc["entries"]
-    out = []
-    for k in range(factor):
-        for e in base:
-            e = dict(e)
-            if k:
-                noise = lambda: "".join(rng.choice(KANJI) for _ in range(4))  # noqa: E731
-                e["id"] = f"{e['id']}-x{k}"
-                e["title"] = f"{e['title'][:15]}#{k}"
-                e["questions"] = [f"{q}{noise()}" for q in e["questions"]]
-                e["related"] = [f"{r}-x{k}" for r in e.get("related", [])]
-            out.append(e)
-    doc["entries"] = out
-    return doc
+def rss_mib() -> float:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
 
 
-def timed(fn, repeat: int) -> float:
+def measure(mode: str) -> dict:
+    """In this process: load the FAQ in `mode` and time every question."""
+    import yaml
+
+    before = rss_mib()
+    from handlers import faq, matching
+
+    params = matching.MatchParams() if mode == "semantic" else matching.MatchParams(**matching.WORDS_ONLY)
+    started = time.perf_counter()
+    book = faq.load_faq(params=params)
+    load_s = time.perf_counter() - started
+    questions = [str(q["q"]) for path in SETS for q in yaml.safe_load(path.read_text(encoding="utf-8"))["questions"]]
+    for q in questions[:20]:
+        faq.respond(book, q)  # warm-up: first calls build per-thread tokenizers
     times = []
-    for _ in range(repeat):
+    for q in questions:
         t = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t)
-    return statistics.median(times)
+        faq.respond(book, q)
+        times.append((time.perf_counter() - t) * 1e3)
+    times.sort()
+    return {"mode": mode, "questions": len(times), "p50_ms": round(statistics.median(times), 2),
+            "p99_ms": round(times[int(len(times) * 0.99) - 1], 2), "max_ms": round(times[-1], 2),
+            "load_s": round(load_s, 2), "rss_before_mib": round(before, 1), "rss_after_mib": round(rss_mib(), 1)}
 
 
-def main() -> None:
+def main() -> list[dict]:
     rows = []
-    with tempfile.TemporaryDirectory() as tmp:
-        for factor in (1, 10):
-            path = Path(tmp) / f"faq_x{factor}.yaml"
-            path.write_text(yaml.safe_dump(scaled_doc(factor), allow_unicode=True), encoding="utf-8")
-            load = timed(lambda: faq.load_faq(path, COMPANY), 5)
-            book = faq.load_faq(path, COMPANY)
-            per_q = [timed(lambda q=q: faq.classify(book, q), 200) for q in QUERIES]
-            full = [timed(lambda q=q: faq.respond(book, q), 200) for q in QUERIES]
-            rows.append((f"x{factor}", len(book.entries), sum(len(e.questions) for e in book.entries),
-                         load * 1e3, statistics.mean(per_q) * 1e6, max(per_q) * 1e6, statistics.mean(full) * 1e6))
-    print(f"{'size':6s} {'entries':>7s} {'questions':>9s} {'load ms':>9s} {'classify µs (mean)':>19s} "
-          f"{'(max)':>7s} {'respond µs':>11s}")
+    for mode in MODES:
+        out = subprocess.run([sys.executable, "-m", "bench.faq_bench", "--mode", mode], cwd=ROOT,
+                             capture_output=True, text=True, check=True)
+        rows.append(json.loads(out.stdout.strip().splitlines()[-1]))
+    print(f"{'mode':9s} {'questions':>9s} {'p50 ms':>7s} {'p99 ms':>7s} {'max ms':>7s} {'load s':>7s} "
+          f"{'RSS before':>10s} {'after (MiB)':>11s}")
     for r in rows:
-        print(f"{r[0]:6s} {r[1]:7d} {r[2]:9d} {r[3]:9.1f} {r[4]:19.1f} {r[5]:7.1f} {r[6]:11.1f}")
+        print(f"{r['mode']:9s} {r['questions']:9d} {r['p50_ms']:7.2f} {r['p99_ms']:7.2f} {r['max_ms']:7.2f} "
+              f"{r['load_s']:7.2f} {r['rss_before_mib']:10.1f} {r['rss_after_mib']:11.1f}")
+    return rows
 
 
 if __name__ == "__main__":
-    main()
+    if sys.argv[1:2] == ["--mode"]:
+        print(json.dumps(measure(sys.argv[2])))
+    else:
+        main()

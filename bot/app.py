@@ -73,7 +73,7 @@ def build_services(runtime: Runtime) -> dict:
     return {
         "directory": directory,
         "admins": admin.AdminPolicy(runtime.settings, directory),
-        "faq": faq_chat.FaqLibrary(config / "faq.yaml", config / "company.yaml"),
+        "faq": faq_chat.FaqLibrary(config / "faq.yaml", config / "company.yaml", runtime.settings.faq_semantic),
         "reminders": reminder_service,
         "admin_commands": {**faq_chat.admin_commands(), **reminders.admin_commands(reminder_service)},
     }

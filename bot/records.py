@@ -290,7 +290,7 @@ def record_feedback(tx: Connection, now: datetime, user_id: str, entry_id: str, 
 
 
 def unanswered_questions(tx: Connection, limit: int) -> list:
-    return list(tx.execute(select(faq_questions).where(faq_questions.c.outcome.in_(("fallback", "suggest")))
+    return list(tx.execute(select(faq_questions).where(faq_questions.c.outcome.in_(("fallback", "not_ours", "suggest")))
                            .order_by(desc(faq_questions.c.id)).limit(limit)))
 
 

@@ -47,6 +47,7 @@ class Settings:
     port: int = 8000
     send_rate_per_min: int = 100
     retention_days: int = 90
+    faq_semantic: bool = True  # the FAQ's meaning signal (an embedding model, ~100 MB); False: words only
     scopes: str = "bot user directory"
     config_dir: Path = CONFIG_DIR
 
@@ -77,9 +78,11 @@ def _int(env: Mapping[str, str], name: str, default: int, problems: list[str], l
     return value
 
 
-def _bool(env: Mapping[str, str], name: str, problems: list[str]) -> bool:
+def _bool(env: Mapping[str, str], name: str, problems: list[str], default: bool = False) -> bool:
     raw = env.get(name, "").strip().lower()
-    if raw in ("", "0", "false", "no", "off"):
+    if raw == "":
+        return default
+    if raw in ("0", "false", "no", "off"):
         return False
     if raw in ("1", "true", "yes", "on"):
         return True
@@ -160,6 +163,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         port=_int(env, "PORT", 8000, problems, 1, 65535),
         send_rate_per_min=_int(env, "BOT_SEND_RATE_PER_MIN", 100, problems, 1, 240),
         retention_days=_int(env, "BOT_RETENTION_DAYS", 90, problems, 2, 3650),
+        faq_semantic=_bool(env, "BOT_FAQ_SEMANTIC", problems, default=True),
         scopes=env.get("LINEWORKS_SCOPES", "").strip() or "bot user directory",
     )
     if problems:

@@ -40,6 +40,7 @@ from bot.replies import (
     UriAction,
 )
 from handlers import matching, morphology
+from config.vocabulary import DEFAULT_VOCABULARY_PATH, Vocabulary, VocabularyError, load_vocabulary
 from handlers.loss_words import is_loss_message
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -254,6 +255,15 @@ def _read_yaml(path: Path, name: str) -> Any:
         raise FaqError([f"{name}: not valid YAML: {exc}"]) from None
 
 
+def _vocabulary_beside(faq_path: Path) -> Vocabulary:
+    """config/vocabulary.yaml next to the FAQ file (the shipped one when there is none), read anew."""
+    path = faq_path.parent / "vocabulary.yaml"
+    try:
+        return load_vocabulary(path if path.exists() else DEFAULT_VOCABULARY_PATH)
+    except VocabularyError as exc:
+        raise FaqError(str(exc).splitlines()) from None
+
+
 def load_faq(
     faq_path: str | Path = DEFAULT_FAQ_PATH,
     company_path: str | Path = DEFAULT_COMPANY_PATH,
@@ -357,8 +367,10 @@ def load_faq(
             docs.append(matching.IndexedDoc(NOT_OURS_ID, list(top.not_ours.questions)))
     if errors:
         raise FaqError(errors)
-    matcher = matching.Matcher(docs, params or matching.MatchParams(), out_of_scope=top.out_of_scope,
-                               lemmatize=morphology.shared().lemmas, embedding_cache=embedding_cache)
+    vocabulary = _vocabulary_beside(Path(faq_path))
+    matcher = matching.Matcher(docs, params or matching.MatchParams(), vocabulary=vocabulary,
+                               out_of_scope=top.out_of_scope, lemmatize=morphology.shared().lemmas,
+                               embedding_cache=embedding_cache)
     return FaqBook(
         entries=tuple(entries),
         categories=tuple(categories),

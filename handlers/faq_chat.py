@@ -13,7 +13,9 @@ from pathlib import Path
 from bot import records
 from bot.events import MessageEvent, PostbackEvent, TextContent
 from bot.replies import Reply, Text
-from handlers import faq, lost_device
+from config.vocabulary import default_vocabulary
+from handlers import faq, lost_device, matching
+from handlers.loss_words import default_loss_words
 
 log = logging.getLogger("handlers.faq")
 
@@ -21,20 +23,23 @@ log = logging.getLogger("handlers.faq")
 class FaqLibrary:
     """Holds the FAQ in service. A reload that fails keeps the previous book and says why."""
 
-    def __init__(self, faq_path: Path, company_path: Path):
+    def __init__(self, faq_path: Path, company_path: Path, semantic: bool = True):
         self.faq_path = faq_path
         self.company_path = company_path
+        self.params = matching.MatchParams() if semantic else matching.MatchParams(**matching.WORDS_ONLY)
         self._lock = threading.Lock()
-        self.book = faq.load_faq(faq_path, company_path)  # at start, a bad file stops the process
+        self.book = faq.load_faq(faq_path, company_path, self.params)  # at start, a bad file stops the process
 
     def reload(self) -> tuple[bool, str]:
         try:
-            book = faq.load_faq(self.faq_path, self.company_path)
+            book = faq.load_faq(self.faq_path, self.company_path, self.params)
         except faq.FaqError as exc:
             log.warning("FAQ reload refused: %d problem(s)", len(exc.errors))
             return False, "\n".join(exc.errors[:10])
         with self._lock:
             self.book = book
+        default_vocabulary.cache_clear()  # the lost-device words come from the same file
+        default_loss_words.cache_clear()
         log.info("FAQ reloaded: %d entries", len(book.entries))
         return True, f"{len(book.entries)}"
 

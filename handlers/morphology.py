@@ -30,7 +30,7 @@ class Morphology:
     def _tokenizer(self):
         tokenizer = getattr(self._local, "tokenizer", None)
         if tokenizer is None:
-            tokenizer = self._local.tokenizer = self._dictionary.create(self._mode)
+            tokenizer = self._local.tokenizer = self._dictionary.tokenizer(mode=self._mode)
         return tokenizer
 
     def lemmas(self, text: str) -> list[str]:

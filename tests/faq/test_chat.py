@@ -53,14 +53,22 @@ def test_feedback_is_stored_and_listed_for_admins(stack, employee, admin):
 def test_out_of_scope_question_falls_back_honestly_and_is_listed(stack, employee, admin):
     reply = employee.say("明日の天気はどうですか")[0]
     text = message_text(reply)
-    assert "見つかりませんでした" in text and "内線" in text  # says so and how to reach an administrator
+    assert "お答えしていない内容" in text and "内線" in text  # says so and how to reach an administrator
     assert "よくある質問" in labels(reply)
     listing = message_text(admin.say("/unanswered")[0])
-    assert "明日の天気" in listing
+    assert "明日の天気" in listing and "担当外" in listing
+
+
+def test_question_nothing_is_close_to_gets_the_honest_fallback(stack, employee, admin):
+    reply = employee.say("qwertyuiop")[0]
+    text = message_text(reply)
+    assert "見つかりませんでした" in text and "内線" in text
+    listing = message_text(admin.say("/unanswered")[0])
+    assert "qwertyuiop" in listing and "回答なし" in listing
 
 
 def test_unsure_question_offers_candidates(stack, employee):
-    reply = employee.say("BYODのデメリットを教えて")[0]
+    reply = employee.say("自分のスマホだと24時間仕事に縛られそうで怖い")[0]
     assert "もしかして" in message_text(reply)
     assert len(labels(reply)) >= 2
 

@@ -1,4 +1,11 @@
-"""Accuracy on the dev set and on our own held-out set (>= 95% in scope, >= 90% out of scope)."""
+"""Accuracy floors on every question set (a drop below one fails the suite).
+
+- faq_dev.yaml (the shared dev set) and faq_heldout.yaml (an older set in our own vocabulary): 100%.
+- faq_tuning_everyday.yaml: employees' everyday words, used for tuning.
+- faq_heldout_everyday.yaml: employees' everyday words, written from the source documents by someone who
+  had not read config/faq.yaml, committed before tuning and never tuned on. Its floor sits just under
+  what it measured, so that a change that makes unseen questions worse is caught.
+"""
 from pathlib import Path
 
 import pytest
@@ -13,13 +20,30 @@ def ask():
     return faq_eval.default_ask(faq.load_faq())
 
 
-@pytest.mark.parametrize("name", ["faq_dev.yaml", "faq_heldout.yaml"])
+FLOORS = {  # name: (in scope, out of scope)
+    "faq_dev.yaml": (1.0, 1.0),
+    "faq_heldout.yaml": (1.0, 1.0),
+    "faq_tuning_everyday.yaml": (0.93, 0.96),
+    "faq_heldout_everyday.yaml": (0.89, 0.96),
+}
+
+
+@pytest.mark.parametrize("name", sorted(FLOORS))
 def test_eval_set_scores(ask, name):
     report = faq_eval.score(DATA / name, ask)
     print(report.summary())
     detail = "\n".join(f.describe() for f in report.failures)
-    assert report.in_rate >= faq_eval.IN_SCOPE_TARGET, detail
-    assert report.out_rate >= faq_eval.OUT_OF_SCOPE_TARGET, detail
+    in_floor, out_floor = FLOORS[name]
+    assert report.in_rate >= in_floor, detail
+    assert report.out_rate >= out_floor, detail
+
+
+def test_everyday_held_out_set_is_big_enough():
+    data = faq_eval.load_set(DATA / "faq_heldout_everyday.yaml")
+    questions = data["questions"]
+    assert len(questions) >= 150
+    assert sum(q["topic"] == "none" for q in questions) >= 30
+    assert {q["topic"] for q in questions} - {"none"} == set(data["topics"])
 
 
 def test_heldout_set_is_big_enough():
@@ -56,4 +80,15 @@ def test_scoring_rules():
 def test_cli_exit_codes(capsys):
     assert faq_eval.main([str(DATA / "faq_dev.yaml")]) == 0
     assert faq.main(["evaluate", str(DATA / "faq_dev.yaml")]) == 0
-    assert "in scope" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "in scope 30/30" in out and "Hit@3 30/30" in out and "fallback rate" in out
+
+
+def test_a_miss_says_what_the_bot_did_instead(tmp_path, capsys):
+    one = tmp_path / "one.yaml"
+    one.write_text("topics: {cost: {signature: [補助]}}\n"
+                   "questions:\n  - {q: 通信費の補助はいくら？, topic: cost, expect: [[存在しない語]]}\n",
+                   encoding="utf-8")
+    assert faq_eval.main([str(one)]) == 1
+    out = capsys.readouterr().out
+    assert "bot: answer comm-cost" in out and "in scope 0/1" in out and "Hit@3 0/1" in out

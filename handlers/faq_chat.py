@@ -28,11 +28,11 @@ class FaqLibrary:
         self.company_path = company_path
         self.params = matching.MatchParams() if semantic else matching.MatchParams(**matching.WORDS_ONLY)
         self._lock = threading.Lock()
-        self.book = faq.load_faq(faq_path, company_path, self.params)  # at start, a bad file stops the process
+        self.book = _load(faq_path, company_path, self.params)  # at start, a bad file stops the process
 
     def reload(self) -> tuple[bool, str]:
         try:
-            book = faq.load_faq(self.faq_path, self.company_path, self.params)
+            book = _load(self.faq_path, self.company_path, self.params)
         except faq.FaqError as exc:
             log.warning("FAQ reload refused: %d problem(s)", len(exc.errors))
             return False, "\n".join(exc.errors[:10])
@@ -42,6 +42,24 @@ class FaqLibrary:
         default_loss_words.cache_clear()
         log.info("FAQ reloaded: %d entries", len(book.entries))
         return True, f"{len(book.entries)}"
+
+
+_books: dict[tuple, faq.FaqBook] = {}
+_books_lock = threading.Lock()
+
+
+def _load(faq_path: Path, company_path: Path, params: matching.MatchParams) -> faq.FaqBook:
+    """load_faq, sharing one book between libraries of the same files in a process (a book is
+    immutable; building one lemmatises every example). A changed file is a new key: read anew."""
+    vocabulary = faq_path.parent / "vocabulary.yaml"
+    key = (tuple(p.read_bytes() if p.exists() else b"" for p in (faq_path, company_path, vocabulary)), params)
+    with _books_lock:
+        book = _books.get(key)
+        if book is None:
+            book = faq.load_faq(faq_path, company_path, params)
+            _books.clear()  # keep only the book in service
+            _books[key] = book
+        return book
 
 
 def _library(ctx) -> FaqLibrary:

@@ -38,19 +38,13 @@ def test_eval_set_scores(ask, name):
     assert report.out_rate >= out_floor, detail
 
 
-def test_everyday_held_out_set_is_big_enough():
-    data = faq_eval.load_set(DATA / "faq_heldout_everyday.yaml")
+@pytest.mark.parametrize("name, at_least, out_of_scope", [("faq_heldout_everyday.yaml", 150, 30),
+                                                         ("faq_heldout.yaml", 60, 15)])
+def test_held_out_sets_are_big_enough(name, at_least, out_of_scope):
+    data = faq_eval.load_set(DATA / name)
     questions = data["questions"]
-    assert len(questions) >= 150
-    assert sum(q["topic"] == "none" for q in questions) >= 30
-    assert {q["topic"] for q in questions} - {"none"} == set(data["topics"])
-
-
-def test_heldout_set_is_big_enough():
-    data = faq_eval.load_set(DATA / "faq_heldout.yaml")
-    questions = data["questions"]
-    assert len(questions) >= 60
-    assert sum(q["topic"] == "none" for q in questions) >= 15
+    assert len(questions) >= at_least
+    assert sum(q["topic"] == "none" for q in questions) >= out_of_scope
     assert {q["topic"] for q in questions} - {"none"} == set(data["topics"])
 
 

@@ -126,7 +126,7 @@ class SmallTalk:
 
 def _drop_prefix(text: str, phrase_norm: str) -> str:
     """Remove the shortest prefix of `text` whose normal form is `phrase_norm` (keeps the script)."""
-    for i in range(1, len(text) + 1):
+    for i in range(1, min(len(text), 4 * len(phrase_norm) + 8) + 1):  # a greeting is short
         if normalize(text[:i]) == phrase_norm:
             return text[i:].lstrip(" 　、,。.!！")
     return text
@@ -216,9 +216,9 @@ class Matcher:
     def canon(self, text: str) -> str:
         return self.synonyms.apply(normalize(text))
 
-    def _features(self, text: str) -> dict[str, int]:
+    def _features(self, text: str, canon: str | None = None) -> dict[str, int]:
         lemmas = [self.canon(lemma) for lemma in self.lemmatize(text)]
-        return features(self.canon(text), [lemma for lemma in lemmas if lemma])
+        return features(self.canon(text) if canon is None else canon, [lemma for lemma in lemmas if lemma])
 
     def _build_words(self, docs: list[IndexedDoc]) -> None:
         tfs: list[dict[str, int]] = []
@@ -273,7 +273,7 @@ class Matcher:
         if not canon:
             return scores
         total = 0.0
-        for g in self._features(text):
+        for g in self._features(text, canon):
             w = self.idf.get(g, self.unknown_idf)
             total += w
             for i, sat in self.postings.get(g, ()):

@@ -127,15 +127,16 @@ class Entry(_Strict):
                 raise ValueError("question longer than 300 characters (it is sent by a chip)")
         return v
 
-    @field_validator("keywords")
-    @classmethod
-    def _keywords(cls, v: dict[str, float]) -> dict[str, float]:
-        for k, w in v.items():
-            if not str(k).strip():
-                raise ValueError("empty keyword")
-            if not 0 < w <= 5:
-                raise ValueError(f"weight of {k!r} must be in (0, 5]")
-        return v
+    _keywords = field_validator("keywords")(classmethod(lambda cls, v: _check_keywords(v)))
+
+
+def _check_keywords(v: dict[str, float]) -> dict[str, float]:
+    for k, w in v.items():
+        if not str(k).strip():
+            raise ValueError("empty keyword")
+        if not 0 < w <= 5:
+            raise ValueError(f"weight of {k!r} must be in (0, 5]")
+    return v
 
 
 class Messages(_Strict):
@@ -159,6 +160,10 @@ class NotOurs(_Strict):
     honest answer given when one of them is closest."""
     answer: str = Field(min_length=1, max_length=TEXT_LIMIT)
     questions: list[str] = Field(default_factory=list)
+    # Words that are someone else's matter even inside an entry's keyword: 退職金 is not 退職.
+    keywords: dict[str, float] = Field(default_factory=dict)
+
+    _keywords = field_validator("keywords")(classmethod(lambda cls, v: _check_keywords(v)))
 
 
 class _Top(BaseModel):
@@ -364,12 +369,14 @@ def load_faq(
     if top.not_ours is not None:
         not_ours_answer = _fill(top.not_ours.answer, company, f"{faq_name}: not_ours: field 'answer'", errors)
         if top.not_ours.questions:
-            docs.append(matching.IndexedDoc(NOT_OURS_ID, list(top.not_ours.questions)))
+            docs.append(matching.IndexedDoc(NOT_OURS_ID, list(top.not_ours.questions),
+                                            keywords=dict(top.not_ours.keywords)))
     if errors:
         raise FaqError(errors)
     vocabulary = _vocabulary_beside(Path(faq_path))
     matcher = matching.Matcher(docs, params or matching.MatchParams(), vocabulary=vocabulary,
                                out_of_scope=top.out_of_scope, lemmatize=morphology.shared().lemmas,
+                               read=morphology.shared().reading,
                                embedding_cache=embedding_cache)
     return FaqBook(
         entries=tuple(entries),

@@ -173,12 +173,14 @@ def default_explain(book) -> Callable[[str], Explained]:
 
 def main(argv: list[str] | None = None) -> int:
     paths = list(sys.argv[1:] if argv is None else argv)
+    words_only = "--words-only" in paths  # as with BOT_FAQ_SEMANTIC=false
+    paths = [p for p in paths if p != "--words-only"]
     if not paths:
-        print("usage: python -m handlers.faq_eval FILE [FILE...]", file=sys.stderr)
+        print("usage: python -m handlers.faq evaluate [--words-only] FILE [FILE...]", file=sys.stderr)
         return 2
-    from handlers import faq
+    from handlers import faq, matching
 
-    book = faq.load_faq()
+    book = faq.load_faq(params=matching.MatchParams(**matching.WORDS_ONLY) if words_only else None)
     ask, explain = default_ask(book), default_explain(book)
     ok = True
     for path in paths:

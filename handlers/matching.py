@@ -5,8 +5,9 @@ text:
 
 1. **Words** (always on). The text goes through the bot's normaliser (bot/text.py) and the synonyms of
    config/vocabulary.yaml (スマホ/携帯/端末 -> すまほ, 携帯代 -> 通信費, ...). Its features are
-   character bigrams of that form plus the lemmas of its content words (SudachiPy: 辞めたら/辞めて ->
-   辞める), each weighted by how rare it is among the entries (IDF). An entry scores the share of the
+   character bigrams of that form, the lemmas of its content words (SudachiPy: 辞めたら/辞めて ->
+   辞める) and bigrams of its reading (「つうちとめたい」 reads like 通知を止めたい), each weighted by how
+   rare it is among the entries (IDF). An entry scores the share of the
    query's weight it covers, plus a bonus for its weighted keywords found in the query.
 2. **Meaning** (optional, `semantic=True`): the cosine between the text and the entry's closest example
    question, from a small multilingual sentence-embedding model (handlers/semantic.py). It finds the
@@ -65,18 +66,29 @@ def compile_synonyms(table: dict[str, list[str]]) -> SynonymTable:
     return SynonymTable(re.compile("|".join(map(re.escape, ordered))), mapping)
 
 
-def features(canon: str, lemmas: list[str] = ()) -> dict[str, int]:
+READING = "ʳ"  # prefix of the features taken from how a text is read (kana)
+KANA_ONLY = 0.8  # share of hiragana from which a message counts as written in kana (the model reads it poorly)
+
+
+def features(canon: str, lemmas: list[str] = (), prefix: str = "") -> dict[str, int]:
     """Character bigram counts of an already canonical text, plus one feature per lemma."""
     out: dict[str, int] = {}
     if len(canon) == 1:
-        out[canon] = 1
+        out[prefix + canon] = 1
     for i in range(len(canon) - 1):
-        g = canon[i : i + 2]
+        g = prefix + canon[i : i + 2]
         out[g] = out.get(g, 0) + 1
     for lemma in lemmas:
         key = "§" + lemma
         out[key] = out.get(key, 0) + 1
     return out
+
+
+def kana_share(text: str) -> float:
+    """Share of hiragana and Latin letters (romaji) among the letters of a text; katakana loanwords like
+    メリット do not count. Such a text has no kanji for the model or the bigrams to hold on to."""
+    letters = [ch for ch in text if ch.isalnum()]
+    return sum("ぁ" <= ch <= "ゖ" or ch.isascii() for ch in letters) / len(letters) if letters else 0.0
 
 
 # ----------------------------------------------------------------------------- small talk
@@ -141,12 +153,13 @@ class MatchParams:
     keyword_cap: float = 0.6     # max keyword bonus
     semantic: bool = True        # use the meaning signal (False: words only, for very small machines)
     semantic_weight: float = 0.7  # w in (1 - w) * words + w * meaning
+    kana_semantic_weight: float = 0.3  # w for a message written in kana only
     cosine_floor: float = 0.80   # cosine of unrelated Japanese sentences: meaning 0 ...
     cosine_ceiling: float = 0.96  # ... and of a close paraphrase: meaning 1
     answer_threshold: float = 0.5
     suggest_threshold: float = 0.4
     margin: float = 0.04         # the best must lead the runner-up by this much to answer outright
-    close_call: float = 0.7      # two strong entries within the margin: answer the best anyway
+    close_call: float = 0.55     # two strong entries within the margin: answer the best (the other is a chip)
     oos_penalty: float = 0.35    # subtracted when an out-of-scope term is present...
     strong_keyword: float = 2.5  # ...unless the entry's keyword weight found reaches this
 
@@ -191,6 +204,7 @@ class Matcher:
         vocabulary: Vocabulary | None = None,
         out_of_scope: list[str] = (),
         lemmatize: Callable[[str], list[str]] | None = None,
+        read: Callable[[str], str] | None = None,
         embedding_cache: Path | None = None,
     ):
         self.params = params
@@ -198,6 +212,7 @@ class Matcher:
         self.synonyms = compile_synonyms(vocabulary.synonyms)
         self.smalltalk = SmallTalk(vocabulary)
         self.lemmatize = lemmatize or (lambda text: [])
+        self.read = read
         self.ids = [d.id for d in docs]
         self.n = len(docs)
         self._build_words(docs)
@@ -216,9 +231,19 @@ class Matcher:
     def canon(self, text: str) -> str:
         return self.synonyms.apply(normalize(text))
 
+    def kana_only(self, text: str) -> bool:
+        return kana_share(text) >= KANA_ONLY
+
     def _features(self, text: str, canon: str | None = None) -> dict[str, int]:
-        lemmas = [self.canon(lemma) for lemma in self.lemmatize(text)]
-        return features(self.canon(text) if canon is None else canon, [lemma for lemma in lemmas if lemma])
+        """Bigrams of the canonical text, lemmas, and bigrams of how the text is read: 「つうちとめたい」
+        shares no character with 通知を止めたい but reads the same."""
+        lemmas = [lemma for lemma in (self.canon(x) for x in self.lemmatize(text)) if lemma]
+        if self.read is None:
+            return features(self.canon(text) if canon is None else canon, lemmas)
+        reading = features(normalize(self.read(text)), prefix=READING)
+        if self.kana_only(text):  # its characters are its reading: counting them twice halves its coverage
+            return {**features("", lemmas), **reading}
+        return {**features(self.canon(text) if canon is None else canon, lemmas), **reading}
 
     def _build_words(self, docs: list[IndexedDoc]) -> None:
         tfs: list[dict[str, int]] = []
@@ -240,12 +265,17 @@ class Matcher:
             for g, c in tf.items():
                 sat = (c * (k1 + 1) / (c + k1)) / (k1 + 1)
                 self.postings.setdefault(g, []).append((i, 0.7 + 0.3 * sat))
+        # Keywords are compared in canonical form, so 会社 and 企業 (or iPhone and Android) are one
+        # keyword: an entry counts the heaviest of those, not their sum.
         self.keywords: dict[str, list[tuple[int, float]]] = {}
         for i, d in enumerate(docs):
+            weights: dict[str, float] = {}
             for kw, w in d.keywords.items():
                 ck = self.canon(kw)
                 if ck:
-                    self.keywords.setdefault(ck, []).append((i, float(w)))
+                    weights[ck] = max(weights.get(ck, 0.0), float(w))
+            for ck, w in weights.items():
+                self.keywords.setdefault(ck, []).append((i, w))
         self._kw_pattern = (
             re.compile("|".join(map(re.escape, sorted(self.keywords, key=len, reverse=True))))
             if self.keywords else None
@@ -303,6 +333,8 @@ class Matcher:
         words = self.word_scores(text)
         meaning = self.meaning_scores(text)
         w = self.params.semantic_weight if self.semantic is not None else 0.0
+        if self.kana_only(text):
+            w = min(w, self.params.kana_semantic_weight)  # the model reads kana-only text poorly
         fused = (1 - w) * words + w * meaning
         fused[words < 0] = -1.0
         order = sorted(range(self.n), key=lambda i: (-fused[i], self.ids[i]))

@@ -44,6 +44,12 @@ class Morphology:
                 out.append(lemma)
         return out
 
+    def reading(self, text: str) -> str:
+        """How the text is read, in katakana (「通知を止めたい」 -> ツウチヲトメタイ): what someone typing
+        only in kana writes."""
+        return "".join(m.reading_form() for m in self._tokenizer().tokenize(text)
+                       if m.part_of_speech()[0] not in ("補助記号", "空白"))
+
 
 _shared: Morphology | None = None
 _shared_lock = threading.Lock()

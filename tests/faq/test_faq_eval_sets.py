@@ -1,7 +1,8 @@
 """Accuracy floors on every question set (a drop below one fails the suite).
 
 - faq_dev.yaml (the shared dev set) and faq_heldout.yaml (an older set in our own vocabulary): 100%.
-- faq_tuning_everyday.yaml: employees' everyday words, used for tuning.
+- faq_tuning_everyday.yaml, faq_tuning2_everyday.yaml, faq_tuning3_everyday.yaml: employees' everyday
+  words, written the same way by three other people, used for tuning.
 - faq_heldout_everyday.yaml: employees' everyday words, written from the source documents by someone who
   had not read config/faq.yaml, committed before tuning and never tuned on. Its floor sits just under
   what it measured, so that a change that makes unseen questions worse is caught.
@@ -23,8 +24,10 @@ def ask():
 FLOORS = {  # name: (in scope, out of scope)
     "faq_dev.yaml": (1.0, 1.0),
     "faq_heldout.yaml": (1.0, 1.0),
-    "faq_tuning_everyday.yaml": (0.93, 0.96),
-    "faq_heldout_everyday.yaml": (0.89, 0.96),
+    "faq_tuning_everyday.yaml": (0.97, 0.96),
+    "faq_tuning2_everyday.yaml": (0.95, 0.96),
+    "faq_tuning3_everyday.yaml": (0.94, 0.86),
+    "faq_heldout_everyday.yaml": (0.92, 0.98),
 }
 
 
@@ -74,6 +77,7 @@ def test_scoring_rules():
 def test_cli_exit_codes(capsys):
     assert faq_eval.main([str(DATA / "faq_dev.yaml")]) == 0
     assert faq.main(["evaluate", str(DATA / "faq_dev.yaml")]) == 0
+    assert faq.main(["evaluate", "--words-only", str(DATA / "faq_dev.yaml")]) == 0
     out = capsys.readouterr().out
     assert "in scope 30/30" in out and "Hit@3 30/30" in out and "fallback rate" in out
 

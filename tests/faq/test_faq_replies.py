@@ -133,6 +133,8 @@ def test_belongings_words_only_steer_the_lost_phone_entry(book, text, entry):
     ("ｽﾏﾎ ﾅｸｼﾀ", "lost-device"), ("ＷＩＦＩ使える？", "office-wifi"), ("無線ＬＡＮある？", "office-wifi"),
     ("ギガ節約したい", "reduce-data"), ("会社辞めたらアカウントどうなる", "resignation"),
     ("けいたい盗まれた", "lost-device"), ("置き忘れた", "lost-device"),
+    # written in kana only: compared by how the examples are read
+    ("つうちとめたい", "snooze"), ("ぱそこんでつかえる？", "environments"), ("つうしんひってじぶんもち？", "comm-cost"),
 ])
 def test_variants_and_synonyms(book, text, entry):
     assert faq.classify(book, text).entry_id == entry
@@ -153,8 +155,11 @@ def test_decide_outcomes():
     p = matching.MatchParams()
     R = matching.Ranked
     assert matching.decide([R("a", 1.2, 0.8, 0.4), R("b", 0.3, 0.3, 0)], p).kind == "answer"
-    close = matching.decide([R("a", 0.62, 0.4, 0.3), R("b", 0.6, 0.5, 0.18), R("c", 0.2, 0.1, 0.1)], p)
+    close = matching.decide([R("a", 0.52, 0.4, 0.3), R("b", 0.5, 0.5, 0.18), R("c", 0.2, 0.1, 0.1)], p)
     assert close.kind == "suggest" and [r.id for r in close.top] == ["a", "b"]
+    # two strong entries close together: the best is answered and the other comes along as a chip
+    strong = matching.decide([R("a", 0.82, 0.6, 0.9), R("b", 0.8, 0.6, 0.88)], p)
+    assert strong.kind == "answer" and [r.id for r in strong.top] == ["a", "b"]
     assert matching.decide([R("a", 0.2, 0.2, 0.0)], p).kind == "fallback"
     assert matching.decide([], p).kind == "fallback"
     assert matching.decide([R("_not_ours", 0.8, 0.5, 0.9), R("a", 0.5, 0.5, 0)], p).kind == "not_ours"
@@ -175,7 +180,8 @@ def test_did_you_mean_shows_two_or_three_candidates_on_every_set(book):
     from tests.faq.test_faq_eval_sets import DATA as data
 
     seen = 0
-    for name in ("faq_dev.yaml", "faq_heldout.yaml", "faq_tuning_everyday.yaml"):
+    for name in ("faq_dev.yaml", "faq_heldout.yaml", "faq_tuning_everyday.yaml", "faq_tuning2_everyday.yaml",
+                 "faq_tuning3_everyday.yaml"):
         for item in faq_eval.load_set(data / name)["questions"]:
             outcome = faq.classify(book, str(item["q"]))
             if outcome.kind == "suggest":
@@ -239,17 +245,9 @@ def test_feedback_round_trip(book):
     assert faq.feedback_replies(book, "log-retention", "down")[0].content.text
 
 
-def test_classify_is_fast(book):
-    import time
-
-    start = time.perf_counter()
-    for _ in range(200):
-        faq.classify(book, "紛失したスマホのログインを止めたい")
-    assert (time.perf_counter() - start) / 200 < 0.005  # loose; bench/faq_bench.py has the real figures
-
-
 @pytest.mark.parametrize("text", ["通勤手当はいつ振り込まれますか", "退職金ってどれくらい出るの", "プリンターが印刷できない",
-                                  "有給あと何日残ってる？", "給料日っていつ？"])
+                                  "有給あと何日残ってる？", "給料日っていつ？", "退職金の振込はいつ？",
+                                  "インスタの通知がうるさい"])
 def test_pay_hr_and_office_questions_are_not_answered_with_a_policy(book, text, signatures):
     outcome = faq.classify(book, text)
     assert outcome.kind in ("fallback", "not_ours"), outcome
@@ -264,6 +262,16 @@ def test_a_shared_word_does_not_make_a_lost_phone(book, text):
 
 
 @pytest.mark.parametrize("text", ["スマホどっかいった", "携帯が見当たらへん", "電車にスマホ置いてきてもうた",
-                                  "スマホパクられたかも", "置き引きにあってスマホがない"])
+                                  "スマホパクられたかも", "置き引きにあってスマホがない", "昨日の夜から携帯ないねん",
+                                  "朝からずっとスマホ見あたらないんだけど"])
 def test_a_phone_that_is_gone_in_any_words_is_the_lost_phone(book, text):
     assert faq.classify(book, text).entry_id == "lost-device"
+
+
+def test_keywords_that_mean_the_same_count_once():
+    """会社 and 企業 are one word after the synonyms: an entry weighing both counts the heavier, not the sum."""
+    docs = [matching.IndexedDoc("company", ["会社の話"], keywords={"会社": 2.0, "企業": 1.5, "経営": 1.0}),
+            matching.IndexedDoc("other", ["ほかの話"], keywords={"通知": 2.0})]
+    m = matching.Matcher(docs, matching.MatchParams(**matching.WORDS_ONLY))
+    assert m._keyword_hits(m.canon("企業として")) == {0: 2.0}
+    assert m._keyword_hits(m.canon("会社の経営")) == {0: 3.0}

@@ -1,7 +1,7 @@
 """The baseline for the webhook benchmark: a bare Flask app with one POST /callback that reads the
-body and answers 200 JSON, served by gunicorn with the same flags as the Procfile's web line.
+body and answers 200 JSON, served by waitress with the same flags as the Procfile's web line.
 
-    gunicorn bench.bare_app:app ...
+    waitress-serve ... bench.bare_app:app
 """
 from flask import Flask, jsonify, request
 

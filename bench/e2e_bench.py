@@ -9,7 +9,7 @@ bot sent to that member. Both clocks are the emulator's.
   light: 30 messages, one every 200 ms
   heavy: 400 messages, as fast as 16 threads can send them
 
-Memory: VmRSS summed over the web process group (gunicorn master + workers) and the clock process,
+Memory: VmRSS summed over the web process group (the waitress process) and the clock process,
 at rest and right after the heavy load has been answered.
 
     .venv/bin/python -m bench.e2e_bench
@@ -173,7 +173,7 @@ def main(extra_memory: dict | None = None) -> tuple[dict, dict]:
         memory_figures["clock_error"] = clock_error
     if extra_memory:
         memory_figures.update(extra_memory)
-    rows = [memory_row("web (gunicorn master + 2 workers), at rest", memory["web_at_rest"]),
+    rows = [memory_row("web (waitress, one process), at rest", memory["web_at_rest"]),
             memory_row(f"web, right after the heavy load ({HEAVY_COUNT} messages answered)", memory["web_after_heavy"])]
     if "clock_at_rest" in memory:
         rows += [memory_row("clock (python -m scheduler), at rest", memory["clock_at_rest"]),

@@ -1,15 +1,16 @@
 """Webhook throughput and latency through the production server, against a bare Flask baseline.
 
-The Procfile's web line (gunicorn, parsed from the Procfile, $PORT substituted) runs with its
+The Procfile's web line (waitress, parsed from the Procfile, $PORT substituted) runs with its
 environment pointed at an emulator process, a fresh SQLite file in a temporary directory, a generated
 key pair and a random bot secret. wrk drives POST /callback with pre-generated, distinct, correctly
 signed callbacks from the emulator's synthetic members (a repeated body would be a duplicate and take
-a shortcut). Then the same wrk run against bench/bare_app.py under gunicorn with the same flags.
+a shortcut). Then the same wrk run against bench/bare_app.py under waitress with the same flags.
 Afterwards, once the web workers have moved the intake journal into the inbox: every callback
 acknowledged with 200 must be in the inbox. Beside the throughput, the servers' CPU time per request
 (from /proc, all processes of each server), and the intake write alone: Store.add_inbox in two
 processes at once with no HTTP around it, i.e. the part of our overhead that keeps each callback
-before it is acknowledged.
+before it is acknowledged. And slow clients: with 200 connections that sent a callback's headers and
+one byte of its body and then wait, how long a signed callback takes to be acknowledged and answered.
 
 This module also holds the pieces the other benchmarks share: the machine description, the result
 files, the process stack (emulator, release, web, clock) and the RSS and CPU time of a process group.
@@ -371,11 +372,51 @@ def web_line(port: int, line: str | None = None) -> str:
 
 
 def bare_command(line: str) -> str:
-    """The same command line with only the application replaced by bench/bare_app.py."""
-    words = shlex.split(line)
+    """The same command line with only the application replaced by bench/bare_app.py (an app object,
+    not a factory to call)."""
+    words = [w for w in shlex.split(line) if w != "--call"]
     app_index = next(i for i, w in enumerate(words) if i > 0 and re.match(r"^[A-Za-z_][\w.]*:[A-Za-z_]", w))
     words[app_index] = "bench.bare_app:app"
     return shlex.join(words)
+
+
+def half_sent_request(port: int) -> socket.socket:
+    """A callback request whose headers promise 1,000 bytes of body, of which one is sent."""
+    sock = socket.create_connection(("127.0.0.1", port), timeout=10)
+    sock.sendall(b"POST /callback HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+                 b"Content-Length: 1000\r\n\r\n{")
+    return sock
+
+
+def slow_clients(stack: Stack, held: int = 200, probes: int = 10) -> dict:
+    """With `held` half-sent requests open, `probes` signed callbacks one after the other: the time to
+    their 200 and to the bot's reply reaching the message API."""
+    sockets = [half_sent_request(stack.web_port) for _ in range(held)]
+    acknowledged, answered = [], []
+    try:
+        time.sleep(1.0)
+        for n in range(probes):
+            member = synthetic_user_id(stack.directory_size - n)
+            event = message_event(DOMAIN_ID, member, QUESTIONS[n % len(QUESTIONS)])
+            body = json.dumps(event, ensure_ascii=False, separators=(",", ":")).encode()
+            headers = {"Content-Type": "application/json", "X-WORKS-BotId": BOT_ID,
+                       "X-WORKS-Signature": sign(stack.bot_secret, body)}
+            started = time.monotonic()
+            status = requests.post(f"{stack.bot_url}/callback", data=body, headers=headers, timeout=30).status_code
+            acknowledged.append((status, time.monotonic() - started))
+            deadline = started + 30
+            while time.monotonic() < deadline:
+                if any(member in c["path"] and "/messages" in c["path"] for c in stack.emulator_get("calls")):
+                    answered.append(time.monotonic() - started)
+                    break
+                time.sleep(0.05)
+    finally:
+        for sock in sockets:
+            sock.close()
+    times = [t for _, t in acknowledged]
+    return {"held_connections": held, "probes": probes, "acknowledged_200": sum(s == 200 for s, _ in acknowledged),
+            "ack_max_ms": round(max(times) * 1000, 1), "ack_median_ms": round(sorted(times)[len(times) // 2] * 1000, 1),
+            "answered": len(answered), "reply_max_ms": round(max(answered) * 1000, 1) if answered else None}
 
 
 # -- the wrk runs ---------------------------------------------------------------------------------
@@ -468,6 +509,8 @@ def main(tmp: Path | None = None, drain_seconds: float = 60) -> dict:
             calls = stack.emulator_get("calls")
             sends = [c for c in calls if "/messages" in c["path"]]
             refused = [c for c in sends if c["status"] >= 300]
+            print("[webhook] slow clients: 200 half-sent requests held open…", flush=True)
+            slow = slow_clients(stack)
             stack.stop("web")
 
             bare_line = bare_command(web_line(stack.web_port))
@@ -499,6 +542,7 @@ def main(tmp: Path | None = None, drain_seconds: float = 60) -> dict:
         "drain_after_run": drain,
         "inbox_write_alone": write_alone,
         "reply_sends": {"message_api_calls": len(sends), "refused": len(refused)},
+        "slow_clients": slow,
         "wrk_output": {"ours": ours["text"], "bare": bare["text"]},
     }
     print(table("Webhook: POST /callback, wrk -t2 -c16 -d15s (after a 3 s warm-up)",
@@ -520,6 +564,9 @@ def main(tmp: Path | None = None, drain_seconds: float = 60) -> dict:
     print(f"  web RSS right after the run: {rss_after['rss_mib']} MiB over {rss_after['processes']} processes")
     print(f"  the intake write alone (Store.add_inbox, {write_alone['processes']} processes at once, no HTTP): "
           f"{write_alone['cpu_us_per_row']} µs CPU per kept callback, {write_alone['rows_per_s']:,} callbacks/s")
+    print(f"  slow clients: with {slow['held_connections']} half-sent requests held open, {slow['acknowledged_200']}/"
+          f"{slow['probes']} signed callbacks acknowledged (median {slow['ack_median_ms']} ms, max {slow['ack_max_ms']} ms), "
+          f"{slow['answered']} answered (slowest reply {slow['reply_max_ms']} ms after its callback)")
     path = write_result("webhook", figures)
     print(f"  -> {path.relative_to(ROOT)}")
     return figures

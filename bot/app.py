@@ -113,7 +113,7 @@ def create_app(settings: Settings | None = None, *, clock=None, client=None, sta
             settings = load_settings()
         except SettingsError as exc:
             log.critical("%s", exc)
-            sys.exit(3)  # gunicorn treats exit code 3 as a boot error and stops instead of respawning
+            sys.exit(3)  # a configuration error: the process manager should not retry in a loop
     runtime = build_runtime(settings, clock=clock, client=client)
     runtime.services.update(build_services(runtime))
     runtime.worker = Worker(runtime.store, runtime.client, Dispatcher(build_routes()), runtime.context,

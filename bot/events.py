@@ -7,6 +7,7 @@ that the webhook can acknowledge and ignore them with a log line.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
 from typing import Any, Union
 
 
@@ -214,6 +215,16 @@ def parse_event(body: Any) -> Event:
 def parse_internal(body: dict) -> InternalEvent:
     payload = {k: v for k, v in body.items() if k != "type"}
     return InternalEvent(type=str(body["type"]), payload=payload)
+
+
+def issued_at(event: Event) -> datetime | None:
+    """The event's `issuedTime` (ISO-8601, e.g. 2022-01-04T05:16:05.716Z) as an aware datetime, or None
+    when it is missing or not a time. A time without a zone is taken as UTC."""
+    try:
+        moment = datetime.fromisoformat((event.issued_time or "").replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
 
 
 def is_ignorable(event: Event) -> bool:

@@ -1,7 +1,9 @@
 """HTTP edge: POST /callback and GET /healthz. The only module that touches flask.request.
 
 Order of checks on a callback: size (413), bot id and signature (401, nothing stored), JSON (400),
-event shape (400), unknown type or content (200, ignored with a log line), then the event is kept
+event shape (400), `issuedTime` within ISSUED_WINDOW of our clock (400: a signed callback captured and
+replayed later, after retention removed its inbox row, is not processed again; within the window the
+inbox row's body hash refuses it), unknown type or content (200, ignored with a log line), then the event is kept
 (the intake journal on SQLite, an inbox row on PostgreSQL) and only then 200 is answered. Storage
 that cannot take it answers 503, never a 200 for an event we did not keep.
 """
@@ -10,15 +12,19 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+from datetime import timedelta
 
 from flask import Blueprint, current_app, jsonify, request
 from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from bot import signature
-from bot.events import EventError, describe, is_ignorable, parse_event
+from bot.events import EventError, describe, is_ignorable, issued_at, parse_event
 
 MAX_BODY_BYTES = 1024 * 1024
+# LINE WORKS calls at once and never resends: an event issued longer ago (or ahead, for a clock that
+# runs fast) than this is a replay. Inbox rows (and their body hashes) are kept for days, far longer.
+ISSUED_WINDOW = timedelta(minutes=5)
 
 log = logging.getLogger("bot.webhook")
 blueprint = Blueprint("webhook", __name__)
@@ -63,6 +69,12 @@ def callback():
         reason = str(exc)[:100] if isinstance(exc, EventError) else "malformed JSON"
         log.warning("callback refused: %s", reason)
         return _error(400, reason)
+
+    issued = issued_at(event)
+    if issued is None or abs(runtime.clock.now() - issued) > ISSUED_WINDOW:
+        log.warning("callback refused: issuedTime %s is missing or more than %d minutes from our clock",
+                    "missing" if issued is None else issued.isoformat(), ISSUED_WINDOW.seconds // 60)
+        return _error(400, "issuedTime missing or outside the accepted window")
 
     if is_ignorable(event):
         log.info("callback ignored: unsupported %s", describe(event))

@@ -80,7 +80,7 @@ class LocalStack:
 def running_stack(identity: Identity, database_url: str, clock=None, env_overrides=None, emulator_overrides=None):
     port = free_port()
     config = emulator_config(identity, f"http://127.0.0.1:{port}/callback", **(emulator_overrides or {}))
-    with running_emulator(config) as emulator:
+    with running_emulator(config, now=clock.now if clock else None) as emulator:
         settings = load_settings(bot_env(identity, database_url, emulator, **(env_overrides or {})))
         client = LineWorksClient(Credentials.from_settings(settings), timeout=(2, 4), max_wait=1)
         app = create_app(settings, clock=clock, client=client, start_worker=False)

@@ -26,10 +26,10 @@ def _operation() -> str:
     return endpoint.split(".", 1)[-1]
 
 
-def create_app(config: EmulatorConfig) -> Flask:
+def create_app(config: EmulatorConfig, now=None) -> Flask:
     app = Flask(__name__, static_folder=str(STATIC_DIR), static_url_path="/static")
     app.json.ensure_ascii = False  # keep Japanese readable in responses
-    state = EmulatorState(config)
+    state = EmulatorState(config, now)
     app.extensions["emulator"] = state
     app.register_blueprint(platform_api.bp)
     app.register_blueprint(control_api.bp)

@@ -18,17 +18,18 @@ def _source(user_id: str | None, channel_id: str | None, domain_id: int) -> dict
 
 
 def message_event(domain_id: int, user_id: str, text: str,
-                  channel_id: str | None = None, postback: str | None = None) -> dict:
+                  channel_id: str | None = None, postback: str | None = None, issued: str | None = None) -> dict:
     content = {"type": "text", "text": text}
     if postback is not None:
         content["postback"] = postback
     return {"type": "message", "source": _source(user_id, channel_id, domain_id),
-            "issuedTime": utc_now_iso(), "content": content}
+            "issuedTime": issued or utc_now_iso(), "content": content}
 
 
-def postback_event(domain_id: int, user_id: str, data: str, channel_id: str | None = None) -> dict:
+def postback_event(domain_id: int, user_id: str, data: str, channel_id: str | None = None,
+                   issued: str | None = None) -> dict:
     return {"type": "postback", "source": _source(user_id, channel_id, domain_id),
-            "issuedTime": utc_now_iso(), "data": data}
+            "issuedTime": issued or utc_now_iso(), "data": data}
 
 
 def deliver(callback_url: str | None, bot_id: str, bot_secret: str, event: dict,

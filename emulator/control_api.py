@@ -69,7 +69,8 @@ def say():
     text, postback = body.get("text"), body.get("postback")
     if not isinstance(text, str) or not text:
         return bad_request("text (non-empty string) is required")
-    event = callbacks.message_event(state().config.domain_id, user_id, text, channel_id, postback)
+    event = callbacks.message_event(state().config.domain_id, user_id, text, channel_id, postback,
+                                    issued=state().issued_time())
     # Record first, so the transcript shows the user's message before the bot's reply.
     state().record_message("user", *_room(user_id, channel_id), event["content"], user_id=user_id)
     return _deliver(event)
@@ -87,7 +88,8 @@ def postback():
     if display_text:
         state().record_message("user", *_room(user_id, channel_id),
                                {"type": "text", "text": display_text}, user_id=user_id)
-    return _deliver(callbacks.postback_event(state().config.domain_id, user_id, data, channel_id))
+    return _deliver(callbacks.postback_event(state().config.domain_id, user_id, data, channel_id,
+                                             issued=state().issued_time()))
 
 
 @bp.post("/event")
@@ -102,6 +104,7 @@ def raw_event():
         # A join event creates the room, so the bot can then post to it.
         if event["type"] == "join" and channel_id and channel_id not in s.channels:
             s.channels[channel_id] = {"channelId": channel_id, "title": channel_id, "members": []}
+    event.setdefault("issuedTime", s.issued_time())  # the platform stamps every event
     return _deliver(event)
 
 

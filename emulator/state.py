@@ -2,6 +2,7 @@
 import bisect
 import copy
 import threading
+from datetime import datetime, timedelta, timezone
 
 from emulator.auth import TokenStore
 from emulator.config import EmulatorConfig
@@ -17,13 +18,27 @@ def entries_since(entries: list[dict], since: int) -> list[dict]:
 
 
 class EmulatorState:
-    def __init__(self, config: EmulatorConfig):
+    def __init__(self, config: EmulatorConfig, now=None):
         self.config = config
+        # The time events are issued at: the wall clock, or the clock of the bot under test, so that
+        # both sides agree on what "now" is (the bot refuses events issued far from its own clock).
+        self.now = now
+        self._last_issued = None
         self.lock = threading.RLock()
         self._next_id = 0  # shared by all logs; never reset, so pollers never miss entries
         self.epoch = 0  # bumped by reset() so the page knows to start over
         self.limiter = RateLimiter(config.rate_limit_per_minute)
         self._init_data()
+
+    def issued_time(self) -> str:
+        """Now, and always after the previous event (a clock that stands still in a test still gives
+        every event a time of its own, as the platform's does)."""
+        with self.lock:
+            moment = self.now() if self.now else datetime.now(timezone.utc)
+            if self._last_issued is not None and moment <= self._last_issued:
+                moment = self._last_issued + timedelta(milliseconds=1)
+            self._last_issued = moment
+        return utc_now_iso(moment)
 
     def _init_data(self) -> None:
         self.directory = Directory(self.config.domain_id, self.config.directory_size)

@@ -132,8 +132,9 @@ def serving(app, port: int = 0) -> Iterator[str]:
 
 
 @contextmanager
-def running_emulator(config: EmulatorConfig) -> Iterator[EmulatorHandle]:
-    """Serve the emulator on 127.0.0.1 (free port) in a background thread for the block's duration."""
-    app = create_app(config)
+def running_emulator(config: EmulatorConfig, now=None) -> Iterator[EmulatorHandle]:
+    """Serve the emulator on 127.0.0.1 (free port) in a background thread for the block's duration;
+    `now` (a function) stamps the events' issuedTime, for a bot run on a test clock."""
+    app = create_app(config, now)
     with serving(app) as url:
         yield EmulatorHandle(url, app)

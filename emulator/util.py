@@ -2,9 +2,10 @@
 from datetime import datetime, timezone
 
 
-def utc_now_iso() -> str:
-    """ISO-8601 in UTC with milliseconds, the way LINE WORKS writes issuedTime."""
-    return datetime.now(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+def utc_now_iso(moment: datetime | None = None) -> str:
+    """ISO-8601 in UTC with milliseconds, the way LINE WORKS writes issuedTime (now, or `moment`)."""
+    moment = moment or datetime.now(timezone.utc)
+    return moment.astimezone(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 def error_body(code: str, description: str) -> dict:

@@ -30,7 +30,7 @@ AUTH_URL = "https://auth.test/oauth2/v2.0/token"
 @pytest.fixture(scope="session", autouse=True)
 def faq_vectors_cached():
     """Compute the FAQ example vectors once, as the Procfile's release does, so that the web processes
-    the tests start (gunicorn workers, the emulator stack) read them from .cache/ at boot."""
+    the tests start (the web process, the emulator stack) read them from .cache/ at boot."""
     from handlers import faq
 
     faq.load_faq()

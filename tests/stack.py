@@ -44,7 +44,7 @@ def procfile_line(name: str) -> str:
 
 
 def start_procfile_web(env: dict, port: int, log_path: Path) -> subprocess.Popen:
-    """Start the Procfile's web line (gunicorn) in a process group of its own; wait for /healthz."""
+    """Start the Procfile's web line (waitress) in a process group of its own; wait for /healthz."""
     env = dict(env, PORT=str(port), PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}")
     with open(log_path, "ab") as log:
         process = subprocess.Popen(procfile_line("web"), shell=True, cwd=ROOT, env=env, stdout=log,

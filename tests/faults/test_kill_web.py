@@ -2,9 +2,9 @@
 restarted on the same database: every acknowledged event is answered, none is lost, and at most the
 few messages that were being sent at the moment of the kill are repeated.
 
-The Procfile's web line (gunicorn, 2 workers, each with its inbox/outbox worker thread) runs against
+The Procfile's web line (waitress, one process with its inbox/outbox worker thread) runs against
 an in-process emulator; ~300 members each send one question through the emulator (signed callbacks,
-exactly like LINE WORKS); the whole gunicorn process group is killed with SIGKILL right after the
+exactly like LINE WORKS); the whole web process group is killed with SIGKILL right after the
 last 200, while the workers are still processing and sending; then the web line is started again.
 """
 from __future__ import annotations
@@ -34,8 +34,8 @@ QUESTIONS = ["通信費は誰が払うの？", "休日に返信しないとだ�
 # outbox rows and the inbox row's "done" commit in one transaction (a claimed inbox row is processed
 # again, but its earlier attempt left nothing behind). A worker claims at most 10 outbox rows per
 # pass (Worker.drain_outbox's limit) and sends them one after the other, so at most one message per
-# web worker process can be in the API when the kill lands: repeats <= rows "sending" at the kill
-# <= 2 processes (the Procfile's --workers 2) x 10.
+# web process can be in the API when the kill lands: repeats <= rows "sending" at the kill
+# <= 10 per web process (one in the Procfile; two allowed for a deployment that runs more).
 MAX_REPEATED = 2 * 10
 
 

@@ -10,6 +10,7 @@ import hashlib
 import hmac
 import io
 import json
+from datetime import datetime, timedelta, timezone
 
 import pytest
 import requests
@@ -49,6 +50,7 @@ def headers_with(raw: bytes, **changes) -> dict:
 
 
 RAW = raw_event()
+ISSUED = datetime(2026, 11, 17, 1, 0, tzinfo=timezone.utc)  # text_event's issuedTime, the clock's start
 GOOD = signature.sign(BOT_SECRET, RAW)
 
 
@@ -112,11 +114,16 @@ def test_replayed_callback_is_processed_once(app, http, clock):
         drain(runtime, clock)
         sends = [c.request.url for c in mock.calls if "/messages" in c.request.url]
         assert len(sends) >= 1
-        for _ in range(3):  # replayed later, after it was answered
-            clock.advance(minutes=5)
+        for minutes in (1, 3, 5):  # replayed within the accepted window: its stored hash refuses it
+            clock.set(ISSUED + timedelta(minutes=minutes))
             again = http.post("/callback", data=RAW, headers=signed_headers(RAW))
             assert again.status_code == 200 and again.get_json() == {"status": "duplicate"}
             drain(runtime, clock)
+        # replayed days later, when retention may have removed its inbox row: its issuedTime refuses it
+        for late in (timedelta(minutes=6), timedelta(days=2), -timedelta(minutes=6)):
+            clock.set(ISSUED + late)
+            refused = http.post("/callback", data=RAW, headers=signed_headers(RAW))
+            assert refused.status_code == 400 and "issuedTime" in refused.get_json()["error"]
         assert [c.request.url for c in mock.calls if "/messages" in c.request.url] == sends
     stored = counts(runtime.store)
     assert stored["inbox"] == 1 and stored["faq_questions"] == 1

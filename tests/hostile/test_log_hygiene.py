@@ -3,7 +3,7 @@
 A whole session runs through the stack with every logger at DEBUG (the bot's, SQLAlchemy's, urllib3's,
 werkzeug's...): a lost-device report, a lockout, an FAQ question, and API calls failing with 500s.
 Then every record's message and exception text is searched for the things that must not be there.
-The Procfile's web process (gunicorn) is checked the same way through its output.
+The Procfile's web process (waitress) is checked the same way through its output.
 """
 from __future__ import annotations
 
@@ -164,8 +164,9 @@ def test_a_failing_report_insert_is_logged_without_the_report(settings, clock, c
 
     def say(text: str, postback: str | None = None) -> None:
         content = {"type": "text", "text": text, **({"postback": postback} if postback else {})}
-        raw = json.dumps({"type": "message", "source": {"userId": "u1"}, "content": content},
-                         ensure_ascii=False).encode()
+        issued = clock.now().isoformat(timespec="milliseconds").replace("+00:00", "Z")
+        raw = json.dumps({"type": "message", "source": {"userId": "u1"}, "issuedTime": issued,
+                          "content": content}, ensure_ascii=False).encode()
         assert http.post("/callback", data=raw, headers=signed_headers(raw)).status_code == 200
         with api_mock():
             drain(runtime, clock)

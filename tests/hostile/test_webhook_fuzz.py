@@ -44,7 +44,7 @@ def plausible_event(draw) -> dict:
     source = {"userId": draw(IDS), "domainId": draw(st.integers(0, 2**40))}
     if draw(st.booleans()):
         source["channelId"] = draw(st.sampled_from(["ch-1", "admin-room"]) | ANY_TEXT)
-    body = {"type": kind, "source": source, "issuedTime": draw(ANY_TEXT)}
+    body = {"type": kind, "source": source, "issuedTime": draw(st.sampled_from([ISSUED] * 3) | ANY_TEXT)}
     if kind == "message":
         content_kind = draw(st.sampled_from(CONTENT_KINDS))
         content = {"type": content_kind}
@@ -107,8 +107,8 @@ def deep(depth: int, kind: str) -> bytes:
         return b'{"a":' * depth + b"1" + b"}" * depth
     # a valid text event carrying a deeply nested extra field
     inner = b"[" * depth + b"]" * depth
-    return (b'{"type":"message","source":{"userId":"u1"},"content":{"type":"text","text":"hi"},"extra":'
-            + inner + b"}")
+    return (b'{"type":"message","source":{"userId":"u1"},"issuedTime":"@ISSUED@",'
+            b'"content":{"type":"text","text":"hi"},"extra":' + inner + b"}")
 
 
 RAW_BODIES = st.one_of(
@@ -128,8 +128,23 @@ def huge_text_event(draw) -> bytes:
     # FAQ matcher seconds to answer, so the largest body answered here is 349,500 "あ" (about 1 MB).
     chars = ["あ", "😀", "\u0000", "\\", '"'] + (["a"] if size < 900_000 else [])
     char = draw(st.sampled_from(chars))
-    event = {"type": "message", "source": {"userId": "u1"}, "content": {"type": "text", "text": char * size}}
+    event = {"type": "message", "source": {"userId": "u1"}, "issuedTime": ISSUED,
+             "content": {"type": "text", "text": char * size}}
     return json.dumps(event, ensure_ascii=draw(st.booleans())).encode()
+
+
+ISSUED = "@ISSUED@"  # replaced by the app clock's time when posted: the event is fresh
+
+
+def stamped(app, raw: bytes) -> bytes:
+    """`raw` with ISSUED replaced by the time on the app's clock."""
+    now = app.extensions["bot"].clock.now().isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    return raw.replace(ISSUED.encode(), now.encode())
+
+
+def post_signed(app, http, raw: bytes):
+    raw = stamped(app, raw)
+    return http.post("/callback", data=raw, headers=signed_headers(raw))
 
 
 def check_one(app, http, raw: bytes) -> tuple[int, set[int]]:
@@ -137,6 +152,7 @@ def check_one(app, http, raw: bytes) -> tuple[int, set[int]]:
     runtime = app.extensions["bot"]
     before = counts(runtime.store)
     ids_before = {r.id for r in inbox_rows(runtime.store)}
+    raw = stamped(app, raw)
     response = http.post("/callback", data=raw, headers=signed_headers(raw))
     assert response.status_code in (200, 400, 413), (response.status_code, raw[:200])
     assert response.is_json
@@ -223,12 +239,12 @@ def test_huge_strings(fuzz_app, clock, raw):
 
 # -- focused cases, on SQLite and PostgreSQL --------------------------------------------------------------
 
-NUL_TEXT = b'{"type":"message","source":{"userId":"u1"},"content":{"type":"text","text":"nul:\\u0000:end"}}'
-SURROGATE_TEXT = b'{"type":"message","source":{"userId":"u1"},"content":{"type":"text","text":"half \\ud83d"}}'
-NUL_USER = b'{"type":"message","source":{"userId":"u\\u00001"},"content":{"type":"text","text":"hi"}}'
-NUL_POSTBACK = b'{"type":"postback","source":{"userId":"u1"},"data":"lost:start\\u0000"}'
-NUL_MEMBER = b'{"type":"joined","source":{"channelId":"c1"},"members":["u1","u\\u0000"]}'
-NUL_UNUSED = (b'{"type":"message","source":{"userId":"u1"},"content":{"type":"text","text":"hello"},'
+NUL_TEXT = b'{"type":"message","source":{"userId":"u1"},"issuedTime":"@ISSUED@","content":{"type":"text","text":"nul:\\u0000:end"}}'
+SURROGATE_TEXT = b'{"type":"message","source":{"userId":"u1"},"issuedTime":"@ISSUED@","content":{"type":"text","text":"half \\ud83d"}}'
+NUL_USER = b'{"type":"message","source":{"userId":"u\\u00001"},"issuedTime":"@ISSUED@","content":{"type":"text","text":"hi"}}'
+NUL_POSTBACK = b'{"type":"postback","source":{"userId":"u1"},"issuedTime":"@ISSUED@","data":"lost:start\\u0000"}'
+NUL_MEMBER = b'{"type":"joined","source":{"channelId":"c1"},"issuedTime":"@ISSUED@","members":["u1","u\\u0000"]}'
+NUL_UNUSED = (b'{"type":"message","source":{"userId":"u1"},"issuedTime":"@ISSUED@","content":{"type":"text","text":"hello"},'
               b'"extra":"\\u0000 and \\ud800"}')
 
 
@@ -241,7 +257,7 @@ def test_nul_and_lone_surrogates_in_fields_the_bot_uses_are_refused(settings_for
     app = make_app(settings_for(database_url), clock)
     runtime = app.extensions["bot"]
     try:
-        response = app.test_client().post("/callback", data=raw, headers=signed_headers(raw))
+        response = post_signed(app, app.test_client(), raw)
         assert response.status_code == 400
         assert "NUL" in response.get_json()["error"] or "Unicode" in response.get_json()["error"]
         assert counts(runtime.store)["inbox"] == 0
@@ -254,10 +270,11 @@ def test_nul_escape_in_a_field_the_bot_does_not_use_is_stored_and_processed(sett
     app = make_app(settings_for(database_url), clock)
     runtime = app.extensions["bot"]
     try:
-        response = app.test_client().post("/callback", data=NUL_UNUSED, headers=signed_headers(NUL_UNUSED))
+        response = post_signed(app, app.test_client(), NUL_UNUSED)
         assert response.get_json() == {"status": "ok"}
         rows = inbox_rows(runtime.store)
-        assert len(rows) == 1 and rows[0].body.encode() == NUL_UNUSED
+        assert len(rows) == 1 and rows[0].body.encode().startswith(NUL_UNUSED.split(b"@ISSUED@")[0])
+        assert rows[0].body.encode().endswith(NUL_UNUSED.split(b"@ISSUED@")[1])
         with api_mock() as mock:
             drain(runtime, clock)
             sent = [c for c in mock.calls if "/users/u1/messages" in c.request.url]
@@ -281,9 +298,9 @@ def test_nul_in_a_lost_device_report_on_every_database(settings_for, database_ur
             content = {"type": "text", "text": text}
             if postback:
                 content["postback"] = postback
-            raw = json.dumps({"type": "message", "source": {"userId": "u1"}, "content": content},
-                             ensure_ascii=False).encode()
-        status = http.post("/callback", data=raw, headers=signed_headers(raw)).status_code
+            raw = json.dumps({"type": "message", "source": {"userId": "u1"}, "issuedTime": ISSUED,
+                              "content": content}, ensure_ascii=False).encode()
+        status = post_signed(app, http, raw).status_code
         with api_mock():
             drain(runtime, clock)
         return status
@@ -297,7 +314,7 @@ def test_nul_in_a_lost_device_report_on_every_database(settings_for, database_ur
         assert say("私物スマートフォン", postback="lost:device:phone") == 200
         assert say("駅で") == 200
         assert say("設定していた", postback="lost:lock:yes") == 200
-        assert say(raw=b'{"type":"message","source":{"userId":"u1"},'
+        assert say(raw=b'{"type":"message","source":{"userId":"u1"},"issuedTime":"@ISSUED@",'
                        b'"content":{"type":"text","text":"memo\\u0000x"}}') == 400
         assert [c.step for c in stored(records.conversations)] == ["notes"]
         assert say("memo x") == 200

@@ -45,7 +45,7 @@ def test_a_body_already_stored_is_not_stored_again(store):
 
 
 def test_concurrent_callbacks_each_get_their_own_committed_row(store):
-    """Many threads at once (as gunicorn's threads): every caller gets a distinct id, every row is
+    """Many threads at once (as the web server's threads): every caller gets a distinct id, every row is
     there, and the two duplicates in the crowd are each stored once."""
     bodies = [f"body-{i}" for i in range(60)] + ["body-7", "body-8"]
     results: dict[int, int | None] = {}

@@ -251,7 +251,7 @@ def test_a_failed_write_answers_503(app, http, monkeypatch):
 
 
 def test_a_forked_process_appends_to_a_file_of_its_own_and_leaves_its_parent_s_lock_alone(db, clock):
-    """gunicorn forks its workers: an inherited descriptor (and its lock) belongs to the parent."""
+    """A pre-forking server forks its workers: an inherited descriptor (and its lock) belongs to the parent."""
     store = make_store(db, clock)
     keep(store, '{"n":"parent"}')
     done, go_on = os.pipe(), os.pipe()

@@ -83,8 +83,9 @@ def test_malformed_or_non_event_bodies_get_400(app, http, raw):
 
 
 @pytest.mark.parametrize("event", [
-    {"type": "reaction", "source": {"userId": "u1"}},
-    {"type": "message", "source": {"userId": "u1"}, "content": {"type": "hologram"}},
+    {"type": "reaction", "source": {"userId": "u1"}, "issuedTime": "2026-11-17T01:00:00.000Z"},
+    {"type": "message", "source": {"userId": "u1"}, "issuedTime": "2026-11-17T01:00:00.000Z",
+     "content": {"type": "hologram"}},
 ])
 def test_unknown_types_are_acknowledged_and_ignored(app, http, event, caplog):
     caplog.set_level("INFO")
@@ -119,3 +120,26 @@ def test_get_on_callback_and_unknown_paths_are_json_errors(http):
 
 def test_healthz(app, http):
     assert http.get("/healthz").get_json() == {"status": "ok", "database": "ok"}
+
+
+@pytest.mark.parametrize("issued, status", [
+    ("2026-11-15T01:00:00.000Z", 400),  # two days before the clock: a captured callback replayed
+    ("2026-11-17T00:54:00.000Z", 400),  # six minutes old
+    ("2026-11-17T01:06:00.000Z", 400),  # six minutes ahead
+    ("not a time", 400), (None, 400),
+    ("2026-11-17T00:56:00.000Z", 200),  # four minutes old: within the window
+    ("2026-11-17T01:00:00.000Z", 200),
+    ("2026-11-17T10:00:00+09:00", 200),  # the same moment written in Japan's time
+])
+def test_only_a_callback_issued_near_our_clock_is_kept(app, http, issued, status, caplog):
+    event = text_event()
+    if issued is None:
+        del event["issuedTime"]
+    else:
+        event["issuedTime"] = issued
+    response = post_event(http, event)
+    assert response.status_code == status
+    assert len(stored_rows(app)) == (1 if status == 200 else 0)
+    if status == 400:
+        assert "issuedTime" in response.get_json()["error"]
+        assert any("issuedTime" in r.getMessage() for r in caplog.records)

@@ -22,6 +22,7 @@ from config.texts import Texts, load_texts
 from bot.directory import Directory
 from handlers import admin, fallback, faq_chat, lost_device, reminders, rooms
 from scheduler.service import build_reminder_service
+from bot.private_files import keep_private
 
 log = logging.getLogger("bot.app")
 
@@ -54,6 +55,7 @@ class Runtime:
 
 
 def build_runtime(settings: Settings, clock=None, client=None) -> Runtime:
+    keep_private(settings.database_url)
     clock = clock or SystemClock()
     engine = make_engine(settings.database_url)
     if engine.dialect.name == "sqlite":
@@ -116,7 +118,8 @@ def create_app(settings: Settings | None = None, *, clock=None, client=None, sta
             sys.exit(3)  # a configuration error: the process manager should not retry in a loop
     runtime = build_runtime(settings, clock=clock, client=client)
     runtime.services.update(build_services(runtime))
-    runtime.worker = Worker(runtime.store, runtime.client, Dispatcher(build_routes()), runtime.context,
+    runtime.worker = Worker(runtime.store, runtime.client, Dispatcher(build_routes(), screen=rooms.addressed),
+                            runtime.context,
                             runtime.clock, error_reply=error_reply_from(runtime.texts), periodic=PERIODIC_TASKS,
                             startup_calls=[persistent_menu(runtime.texts)],
                             intake_flooded=runtime.store.intake_flooded)

@@ -7,6 +7,8 @@
   bounded (`max_wait`): past it an ApiError with `retryable=True` and `retry_after` is raised so a
   durable caller (the outbox) can schedule the retry instead of holding a thread.
 - Every call has connect and read timeouts and writes one log line (no tokens, no bodies).
+- Values put into the URL path (user ids, emails, channel and bot ids) go through `path_segment`:
+  percent-encoded, and "."/".."/"" refused, so no value can change which API is called.
 """
 from __future__ import annotations
 
@@ -79,6 +81,20 @@ def _may_have_arrived(exc: requests.RequestException) -> bool:
         if isinstance(getattr(cause, "reason", cause), NewConnectionError):  # refused, unreachable
             return False
     return True
+
+
+def path_segment(operation: str, value: str) -> str:
+    """One URL path segment from a value (a user id, an email, a channel id): every character that
+    could end the segment or start a query is percent-encoded, so no value can change the path.
+
+    "." and ".." cannot be made safe by encoding: requests decodes %2E again (an unreserved
+    character) and the dot segment is resolved, so `/users/..` would become `/v1.0/`. They, and
+    the empty segment, are refused before any request is made.
+    """
+    text = str(value)
+    if text in ("", ".", ".."):
+        raise ApiError(operation, None, "INVALID_PATH_SEGMENT", f"{text!r} cannot be a path segment")
+    return quote(text, safe="")
 
 
 def _reset_seconds(response: requests.Response) -> float | None:
@@ -205,8 +221,9 @@ class LineWorksClient:
 
     def send_message(self, recipient_kind: str, recipient_id: str, content: dict,
                      max_wait: float | None = None) -> None:
-        bot = quote(self.credentials.bot_id, safe="")
-        target = quote(recipient_id, safe="")
+        operation = "send-channel-message" if recipient_kind == "channel" else "send-user-message"
+        bot = path_segment(operation, self.credentials.bot_id)
+        target = path_segment(operation, recipient_id)
         if recipient_kind == "channel":
             self._request("send-channel-message", "POST", f"/bots/{bot}/channels/{target}/messages",
                           json={"content": content}, max_wait=max_wait)
@@ -221,14 +238,14 @@ class LineWorksClient:
         self.send_message("channel", channel_id, content)
 
     def set_persistent_menu(self, actions: list[dict]) -> None:
-        bot = quote(self.credentials.bot_id, safe="")
+        bot = path_segment("set-persistent-menu", self.credentials.bot_id)
         self._request("set-persistent-menu", "POST", f"/bots/{bot}/persistentmenu",
                       json={"content": {"actions": actions}})
 
     # -- directory ------------------------------------------------------------------------------
 
     def get_user(self, user_id: str) -> dict:
-        return self._request("get-user", "GET", f"/users/{quote(user_id, safe='')}").json()
+        return self._request("get-user", "GET", f"/users/{path_segment('get-user', user_id)}").json()
 
     def list_users(self, cursor: str | None = None, count: int = 100) -> tuple[list[dict], str | None]:
         # requests URL-encodes params, so a cursor with '+', '/' or '=' arrives intact.
@@ -250,10 +267,10 @@ class LineWorksClient:
     # -- account actions (lost device) ----------------------------------------------------------
 
     def force_logout(self, user_id: str) -> None:
-        self._request("force-logout", "POST", f"/users/{quote(user_id, safe='')}/force-logout")
+        self._request("force-logout", "POST", f"/users/{path_segment('force-logout', user_id)}/force-logout")
 
     def suspend(self, user_id: str) -> None:
-        self._request("suspend", "POST", f"/users/{quote(user_id, safe='')}/suspend")
+        self._request("suspend", "POST", f"/users/{path_segment('suspend', user_id)}/suspend")
 
     def unsuspend(self, user_id: str) -> None:
-        self._request("unsuspend", "POST", f"/users/{quote(user_id, safe='')}/unsuspend")
+        self._request("unsuspend", "POST", f"/users/{path_segment('unsuspend', user_id)}/unsuspend")

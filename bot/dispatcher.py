@@ -40,11 +40,23 @@ class Route:
     handle: Handler
 
 
+Screen = Callable[[Event, Context], "Event | None"]
+
+
 class Dispatcher:
-    def __init__(self, routes: Sequence[Route]):
+    """`screen` sees every event first: it returns the event to route (possibly reworded), or None for
+    an event that is not for the bot (a group room's chatter), which gets no reply."""
+
+    def __init__(self, routes: Sequence[Route], screen: Screen | None = None):
         self.routes = list(routes)
+        self.screen = screen
 
     def dispatch(self, event: Event, ctx: Context) -> tuple[str, list[Reply]]:
+        if self.screen is not None:
+            screened = self.screen(event, ctx)
+            if screened is None:
+                return "not_addressed", []
+            event = screened
         for route in self.routes:
             replies = route.handle(event, ctx)
             if replies is not None:

@@ -6,6 +6,7 @@ that the webhook can acknowledge and ignore them with a log line.
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any, Union
@@ -79,7 +80,8 @@ class PostbackEvent:
 
 @dataclass(frozen=True)
 class RoomEvent:
-    """join / leave (the bot) and joined / left (members)."""
+    """join / leave (the bot), joined / left (members), and begin (a member opened a 1:1 talk with
+    the bot; it carries the member's userId)."""
 
     type: str
     source: Source
@@ -106,7 +108,7 @@ class InternalEvent:
 
 Event = Union[MessageEvent, PostbackEvent, RoomEvent, UnknownEvent, InternalEvent]
 
-ROOM_EVENT_TYPES = ("join", "leave", "joined", "left")
+ROOM_EVENT_TYPES = ("join", "leave", "joined", "left", "begin")
 FILE_KINDS = ("image", "file", "audio", "video")
 
 
@@ -134,18 +136,21 @@ def _opt_str(obj: dict, key: str) -> str | None:
     raise EventError(f"'{key}' must be a string")
 
 
-def _opt_float(obj: dict, key: str) -> float | None:
+def _opt_float(obj: dict, key: str, limit: float) -> float | None:
+    """A number within ±limit (a latitude or a longitude), or None when absent. A 400-digit integer,
+    1e999 or NaN is refused like any other malformed field."""
     value = obj.get(key)
     if value is None:
         return None
-    if isinstance(value, (int, float)) and not isinstance(value, bool):
-        return float(value)
-    if isinstance(value, str):
+    number = None
+    if isinstance(value, (int, float, str)) and not isinstance(value, bool):
         try:
-            return float(value)
-        except ValueError:
-            pass
-    raise EventError(f"'{key}' must be a number")
+            number = float(value)
+        except (ValueError, OverflowError):
+            number = None
+    if number is None or not math.isfinite(number) or abs(number) > limit:
+        raise EventError(f"'{key}' must be a number between -{limit:g} and {limit:g}")
+    return number
 
 
 def _source(body: dict) -> Source:
@@ -153,10 +158,20 @@ def _source(body: dict) -> Source:
     if not isinstance(source, dict):
         raise EventError("'source' must be an object")
     return Source(
-        user_id=_opt_str(source, "userId"),
-        channel_id=_opt_str(source, "channelId"),
-        domain_id=_opt_str(source, "domainId"),
+        user_id=_opt_id(source, "userId"),
+        channel_id=_opt_id(source, "channelId"),
+        domain_id=_opt_id(source, "domainId"),
     )
+
+
+MAX_ID_CHARS = 200  # the id columns' size: a longer id could never be stored, so it is refused here
+
+
+def _opt_id(obj: dict, key: str) -> str | None:
+    value = _opt_str(obj, key)
+    if value is not None and len(value) > MAX_ID_CHARS:
+        raise EventError(f"'{key}' is longer than {MAX_ID_CHARS} characters")
+    return value
 
 
 def _content(body: dict) -> MessageContent:
@@ -174,8 +189,8 @@ def _content(body: dict) -> MessageContent:
     if kind == "location":
         return LocationContent(
             address=_opt_str(content, "address"),
-            latitude=_opt_float(content, "latitude"),
-            longitude=_opt_float(content, "longitude"),
+            latitude=_opt_float(content, "latitude", 90),
+            longitude=_opt_float(content, "longitude", 180),
         )
     if kind == "sticker":
         return StickerContent(package_id=_opt_str(content, "packageId"), sticker_id=_opt_str(content, "stickerId"))

@@ -16,6 +16,7 @@ from alembic import command
 from alembic.config import Config
 
 from config.settings import DEFAULT_DATABASE_URL, normalise_database_url
+from bot.private_files import keep_private
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -51,6 +52,7 @@ def upgrade(url: str) -> None:
 def main() -> int:
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s %(message)s")
     url = database_url_from_env()
+    keep_private(url)
     upgrade(url)
     logging.getLogger("bot.migrate").info("database schema is up to date (%s)", url.split("://")[0])
     return 0

@@ -11,7 +11,8 @@ import json
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import Column, DateTime, Float, Integer, String, Table, Text, desc, func, insert, select, update
+from sqlalchemy import (Column, DateTime, Float, Integer, String, Table, Text, desc, func, insert, not_, or_, select,
+                        update)
 from sqlalchemy.engine import Connection
 
 from bot.store import Id, as_aware, metadata, utc_naive  # noqa: F401  (as_aware re-exported)
@@ -114,6 +115,12 @@ faq_feedback = Table(
 )
 
 
+def _fit(value: str, column: Column) -> str:
+    """A label cut to what its column holds (PostgreSQL refuses a longer one; the write would fail
+    on every retry)."""
+    return value[:column.type.length]
+
+
 def report_number(report_id: int) -> str:
     return f"R-{report_id:04d}"
 
@@ -179,6 +186,11 @@ def create_report(tx: Connection, reporter_id: str, reporter_name: str | None, d
     return int(result.inserted_primary_key[0])
 
 
+def reports_filed_since(tx: Connection, reporter_id: str, since: datetime) -> int:
+    return tx.execute(select(func.count()).select_from(reports).where(
+        reports.c.reporter_id == reporter_id, reports.c.created_at >= utc_naive(since))).scalar_one()
+
+
 def get_report(tx: Connection, report_id: int):
     return tx.execute(select(reports).where(reports.c.id == report_id)).first()
 
@@ -210,7 +222,8 @@ def create_confirmation(tx: Connection, token: str, action: str, admin_id: str, 
                         target_label: str, reason: str | None, report_id: int | None, reply_kind: str,
                         reply_id: str, now: datetime, ttl: timedelta) -> None:
     tx.execute(insert(confirmations).values(
-        token=token, action=action, admin_id=admin_id, target_user_id=target_user_id, target_label=target_label,
+        token=token, action=action, admin_id=admin_id, target_user_id=target_user_id,
+        target_label=_fit(target_label, confirmations.c.target_label),
         reason=reason, report_id=report_id, reply_kind=reply_kind, reply_id=reply_id,
         created_at=utc_naive(now), expires_at=utc_naive(now + ttl)))
 
@@ -233,7 +246,8 @@ def queue_account_action(tx: Connection, kind: str, steps: list[str], target_use
                          requested_by: str, reason: str | None, report_id: int | None, reply_kind: str,
                          reply_id: str, now: datetime, give_up_after: timedelta) -> int:
     result = tx.execute(insert(account_actions).values(
-        kind=kind, target_user_id=target_user_id, target_label=target_label, steps=json.dumps(steps),
+        kind=kind, target_user_id=target_user_id, target_label=_fit(target_label, account_actions.c.target_label),
+        steps=json.dumps(steps),
         results="[]", requested_by=requested_by, reason=reason, report_id=report_id, reply_kind=reply_kind,
         reply_id=reply_id, created_at=utc_naive(now), give_up_at=utc_naive(now + give_up_after),
         status="pending", attempts=0, next_attempt_at=utc_naive(now)))
@@ -260,6 +274,21 @@ def get_account_action(tx: Connection, action_id: int):
     return tx.execute(select(account_actions).where(account_actions.c.id == action_id)).first()
 
 
+def suspended_by_bot(tx: Connection, user_id: str) -> bool:
+    """Was the member's suspension made through the bot? True when, among the bot's finished actions
+    on them, the latest step that changed the suspension is a suspend the bot made (not one found
+    already in place, nor one whose outcome is unknown)."""
+    rows = tx.execute(select(account_actions.c.results)
+                      .where(account_actions.c.target_user_id == user_id, account_actions.c.status == "done")
+                      .order_by(desc(account_actions.c.id)).limit(50))
+    for row in rows:
+        for result in reversed(json.loads(row.results)):
+            if result.get("ok") is True and not result.get("already") and result.get("step") in ("suspend",
+                                                                                                  "unsuspend"):
+                return result["step"] == "suspend"
+    return False
+
+
 # -- audit ----------------------------------------------------------------------------------------
 
 def audit(tx: Connection, now: datetime, actor_id: str, action: str, result: str, target: str | None = None,
@@ -269,8 +298,23 @@ def audit(tx: Connection, now: datetime, actor_id: str, action: str, result: str
                                         result=result[:300]))
 
 
+# Refused attempts (a member who is not an administrator, a bad target, a confirmation not theirs):
+# kept in the log, but counted apart in /audit, so that sixty of them do not hide what was done.
+REFUSED = or_(audit_log.c.action.like("refused:%"), audit_log.c.action == "confirm_refused",
+              audit_log.c.result.like("refused%"), audit_log.c.result.like("invalid target%"),
+              audit_log.c.result == "target not resolved")
+
+
 def recent_audit(tx: Connection, limit: int) -> list:
-    return list(tx.execute(select(audit_log).order_by(desc(audit_log.c.id)).limit(limit)))
+    """The latest entries that are not refusals, newest first."""
+    return list(tx.execute(select(audit_log).where(not_(REFUSED)).order_by(desc(audit_log.c.id)).limit(limit)))
+
+
+def refusals_by_actor(tx: Connection, since_id: int = 0) -> list:
+    """(actor_id, count) of refused attempts after entry `since_id`, most first."""
+    n = func.count().label("n")
+    return list(tx.execute(select(audit_log.c.actor_id, n).where(REFUSED, audit_log.c.id > since_id)
+                           .group_by(audit_log.c.actor_id).order_by(desc(n), audit_log.c.actor_id)))
 
 
 def count_reports(tx: Connection) -> int:
@@ -286,6 +330,9 @@ def record_question(tx: Connection, now: datetime, user_id: str, text: str, outc
 
 
 def record_feedback(tx: Connection, now: datetime, user_id: str, entry_id: str, vote: str) -> None:
+    """One vote per member and entry: pressing 👎 thirty times counts once, and a change of mind
+    replaces the earlier vote."""
+    tx.execute(faq_feedback.delete().where(faq_feedback.c.user_id == user_id, faq_feedback.c.entry_id == entry_id))
     tx.execute(insert(faq_feedback).values(at=utc_naive(now), user_id=user_id, entry_id=entry_id, vote=vote))
 
 

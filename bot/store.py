@@ -46,6 +46,8 @@ from sqlalchemy.engine import Connection, Engine
 
 from bot.inbox_writer import InboxWriter
 from bot.intake_journal import IntakeJournal, JournalRow
+from bot.owners import is_dead_here
+from bot.private_files import sqlite_path
 
 log = logging.getLogger("bot.store")
 
@@ -192,11 +194,8 @@ RECENTLY_KEPT = 10_000
 
 def journal_directory(database_url: str) -> Path | None:
     """Where a SQLite file's intake journal lives (beside the file); None for any other database."""
-    prefix = "sqlite:///"
-    if not database_url.startswith(prefix) or database_url[len(prefix):] in ("", ":memory:"):
-        return None
-    database = Path(database_url[len(prefix):].split("?", 1)[0])
-    return database.with_name(database.name + "-intake")
+    database = sqlite_path(database_url)
+    return database.with_name(database.name + "-intake") if database else None
 
 
 class Store:
@@ -237,11 +236,17 @@ class Store:
         """Claim up to `limit` due rows of a table with status/lease columns; returns the rows."""
         now = self.now()
         order_by = order_by or (table.c.id,)
-        claimable = or_(
-            and_(table.c.status == "pending", table.c.next_attempt_at <= now),
-            and_(table.c.status == working, table.c.lease_until < now),
-        )
         with self.transaction() as conn:
+            # rows held by a process of this machine that has died are taken at once (bot/owners.py)
+            dead = [o for (o,) in conn.execute(select(table.c.lease_owner).distinct().where(
+                table.c.status == working, table.c.lease_until >= now)) if is_dead_here(o)]
+            claimable = or_(
+                and_(table.c.status == "pending", table.c.next_attempt_at <= now),
+                and_(table.c.status == working, table.c.lease_until < now),
+                and_(table.c.status == working, table.c.lease_owner.in_(dead)),
+            )
+            if dead:
+                log.warning("taking over %s rows of %d dead process(es) on this machine", table.name, len(dead))
             query = select(table.c.id).where(claimable, ready).order_by(*order_by).limit(limit)
             if self.is_postgres:
                 query = query.with_for_update(skip_locked=True)

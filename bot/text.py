@@ -100,3 +100,39 @@ def normalize(text: str) -> str:
 def squash(text: str) -> str:
     """NFKC, lower case, no white space."""
     return re.sub(r"\s+", "", unicodedata.normalize("NFKC", text or "").lower())
+
+
+# -- text a person typed, repeated in what the bot sends ----------------------------------------------
+
+# Line and paragraph breaks, tabs and the other C0/C1 spacing controls: one space in a single-line field.
+_BREAKS = re.compile(r"[ \u3000]*[\t\n\v\f\r\x1c-\x1f\x85\u2028\u2029][\s]*")
+_SPACES = re.compile(r" {2,}")
+
+
+def one_line(text: str | None, limit: int | None = None) -> str:
+    """A person's free text made fit to be kept and shown to others as one line.
+
+    Line breaks and tabs become one space (so an answer cannot draw a second, forged block under its
+    label); format characters (Unicode Cf: the bidi overrides and isolates U+202A–U+202E and
+    U+2066–U+2069, U+200E/U+200F, U+061C, zero-width characters, U+FEFF...), other control characters
+    and lone surrogates are removed; the result is trimmed and cut to `limit` characters. The words
+    themselves (script, width, punctuation, ideographic spaces) are kept as typed.
+    """
+    text = _BREAKS.sub(" ", text or "")
+    text = "".join(ch for ch in text if unicodedata.category(ch) not in ("Cc", "Cf", "Cs"))
+    text = _SPACES.sub(" ", text).strip()
+    if limit is not None and len(text) > limit:
+        text = text[:limit].rstrip()
+    return text
+
+
+def inert(text: str) -> str:
+    """A person's text made safe to repeat in a message the bot sends to someone else or to a room.
+
+    LINE WORKS reads `<m userId="...">` in a bot's text (plain text, button and link templates) as a
+    real mention, and `<m userId="all">` as @All: text a person typed must never be able to make the
+    bot mention anyone. The angle brackets become their full-width forms ＜ ＞, which read the same to
+    a person and are not markup. Everything else is left as it is (no HTML escaping: a chat message is
+    not HTML).
+    """
+    return text.replace("<", "＜").replace(">", "＞")

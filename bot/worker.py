@@ -13,18 +13,19 @@ import logging
 import random
 import threading
 import time
-import uuid
 from datetime import timedelta
 from typing import Callable
 
 from sqlalchemy.exc import SQLAlchemyError
 
 from bot.client import ApiError
+from bot.directory import member_state, tenant_admin_flag
 from bot.dispatcher import Context, Dispatcher
 from bot.events import Event, describe, parse_event, parse_internal
 from bot.replies import Recipient, Reply, Text
 from bot import records
 from bot.store import OutgoingMessage, OutboxRow, Store, as_aware
+from bot.owners import lease_owner
 
 log = logging.getLogger("bot.worker")
 
@@ -34,6 +35,7 @@ PRIORITY_BROADCAST = 9  # scheduled reminders: only what interactive traffic lea
 
 INBOX_MAX_ATTEMPTS = 3
 ACCOUNT_STEPS = {"force_logout": "force_logout", "suspend": "suspend", "unsuspend": "unsuspend"}
+SUSPENDED_AFTER = {"suspend": True, "unsuspend": False}  # the member's isSuspended once the step is done
 ANSWER_TTL = timedelta(hours=1)  # a stale answer is worth less than silence
 MUST_DELIVER_TTL = timedelta(days=3)
 FLOOD_CHECK_SECONDS = 0.05
@@ -95,7 +97,7 @@ class Worker:
         self.dispatcher = dispatcher
         self.make_context = make_context
         self.clock = clock
-        self.owner = owner or f"web-{uuid.uuid4().hex[:12]}"
+        self.owner = owner or lease_owner("web")
         self.poll_seconds = poll_seconds
         self.lease_seconds = lease_seconds
         self.send_wait_seconds = send_wait_seconds
@@ -234,18 +236,47 @@ class Worker:
                         records.save_action_progress(tx, row.id, self.owner, results,
                                                      self.clock.now() + timedelta(seconds=delay))
                     return
-                results.append({"step": step, "ok": None if exc.retryable else False, "status": exc.status,
-                                "code": exc.code})
-                break
+                results.append(self._account_step_refused(step, row.target_user_id, exc))
+                if results[-1]["ok"] is not True:
+                    break
+                with self.store.transaction() as tx:
+                    records.save_action_progress(tx, row.id, self.owner, results)
+                continue
             results.append({"step": step, "ok": True})
             with self.store.transaction() as tx:
                 records.save_action_progress(tx, row.id, self.owner, results)
+        outcomes = [("already" if r.get("already") else "ok") if r["ok"] else r.get("status") or "unknown"
+                    for r in results]
         log.info("account action id=%s %s finished: %s", row.id, row.kind,
-                 ", ".join(f"{r['step']}={'ok' if r['ok'] else r.get('status') or 'unknown'}" for r in results))
+                 ", ".join(f"{r['step']}={outcome}" for r, outcome in zip(results, outcomes)))
         with self.store.transaction() as tx:
             records.finish_account_action(tx, row.id, self.owner, results)
             self.store.add_internal_event(tx, "account_action_done", {"actionId": row.id}, f"action:{row.id}")
         self.wake()
+
+    def _account_step_refused(self, step: str, user_id: str, exc: ApiError) -> dict:
+        """The result of a step that failed for good. A 400 from suspend or unsuspend means "not in a
+        state for this" (already suspended, pending, the super administrator...): the member is read
+        again and the truth recorded. Already in the wanted state counts as done (`already`);
+        otherwise the refusal is kept with the member's state, for the administrator to be told why.
+        """
+        result = {"step": step, "ok": None if exc.retryable else False, "status": exc.status, "code": exc.code}
+        wanted = SUSPENDED_AFTER.get(step)
+        if wanted is None or exc.status != 400:
+            return result
+        if exc.description:
+            result["description"] = exc.description[:200]
+        try:
+            user = self.client.get_user(user_id)
+        except ApiError as read_error:
+            log.warning("account step %s refused (400); reading the member failed: %s %s", step,
+                        read_error.status, read_error.code)
+            return result
+        if bool(user.get("isSuspended")) is wanted and not user.get("isDeleted"):
+            return {"step": step, "ok": True, "already": True, "status": exc.status, "code": exc.code}
+        result["state"] = member_state(user)
+        result["administrator"] = tenant_admin_flag(user)
+        return result
 
     def run_until_idle(self, max_passes: int = 100) -> None:
         """For tests and tools: work until nothing is due."""

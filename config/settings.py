@@ -48,12 +48,23 @@ class Settings:
     send_rate_per_min: int = 100
     retention_days: int = 90
     faq_semantic: bool = True  # the FAQ's meaning signal (an embedding model, ~100 MB); False: words only
-    scopes: str = "bot user directory"
+    scopes: str = "bot user"
+    bot_name: str = "ボット"  # how members address the bot in a group room (its display name)
     config_dir: Path = CONFIG_DIR
 
     @property
     def tz(self) -> ZoneInfo:
         return ZoneInfo(self.timezone)
+
+    @property
+    def reads_members(self) -> bool:
+        """Member look-ups and directory-wide reminders need a user or directory scope."""
+        return bool({"user", "user.read", "directory", "directory.read"} & set(self.scopes.split()))
+
+    @property
+    def locks_accounts(self) -> bool:
+        """Force logout, suspend and unsuspend need `user` or `directory` (not offered on the Free plan)."""
+        return bool({"user", "directory"} & set(self.scopes.split()))
 
 
 def normalise_database_url(url: str) -> str:
@@ -164,7 +175,8 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         send_rate_per_min=_int(env, "BOT_SEND_RATE_PER_MIN", 100, problems, 1, 240),
         retention_days=_int(env, "BOT_RETENTION_DAYS", 90, problems, 2, 3650),
         faq_semantic=_bool(env, "BOT_FAQ_SEMANTIC", problems, default=True),
-        scopes=env.get("LINEWORKS_SCOPES", "").strip() or "bot user directory",
+        scopes=env.get("LINEWORKS_SCOPES", "").strip() or "bot user",
+        bot_name=env.get("BOT_NAME", "").strip() or "ボット",
     )
     if problems:
         raise SettingsError(problems)

@@ -1,6 +1,11 @@
 """User-visible texts of the platform and flows, kept in config/messages.yaml.
 
 Loaded and checked once at start: a missing key is a start-up error, not a surprise in a chat.
+
+The values put into a text are data: whatever a person typed (a report's fields, a command's argument,
+a name from the directory) goes through `bot.text.inert` here, so it can never become a LINE WORKS
+mention (`<m userId="all">`) in a message the bot sends. Markup the bot means to send belongs in the
+template in messages.yaml, never in a value.
 """
 from __future__ import annotations
 
@@ -8,6 +13,8 @@ from pathlib import Path
 from typing import Mapping
 
 import yaml
+
+from bot.text import inert
 
 
 class TextsError(ValueError):
@@ -23,7 +30,9 @@ class Texts:
             template = self._entries[key]
         except KeyError:
             raise TextsError(f"messages.yaml has no text '{key}'") from None
-        return template.format(**values) if values else template
+        if not values:
+            return template
+        return template.format(**{name: inert(v) if isinstance(v, str) else v for name, v in values.items()})
 
     def has(self, key: str) -> bool:
         return key in self._entries

@@ -24,6 +24,7 @@ from config.settings import SettingsError, load_settings
 from emulator.directory import ADMIN, ADMIN_CHANNEL_ID
 from demo.procfile import procfile_commands
 from emulator.keys import write_keypair
+from bot.private_files import keep_private
 
 ROOT = Path(__file__).resolve().parent.parent
 RUN_DIR = ROOT / ".run"
@@ -31,7 +32,9 @@ RUN_DIR = ROOT / ".run"
 
 def demo_environment(bot_port: int, emulator_port: int) -> tuple[dict, dict]:
     """Settings shared by the emulator and the bot; the keys and secret stay in .run/ (not committed)."""
+    keep_private()  # the key pair and the bot secret below, the demo database
     RUN_DIR.mkdir(exist_ok=True)
+    RUN_DIR.chmod(0o700)  # also for a folder made by an older version
     private_key, public_key = RUN_DIR / "private.pem", RUN_DIR / "public.pem"
     if not private_key.exists():
         write_keypair(RUN_DIR)

@@ -1,5 +1,6 @@
 """Flask app factory: platform API + control API + chat page, and the request hooks
-that make every API call behave like the real platform (faults, bearer, rate limit, log)."""
+that make every API call behave like the real platform (faults, bearer, OAuth scopes, rate limit,
+log)."""
 import re
 import time
 from pathlib import Path
@@ -54,6 +55,11 @@ def create_app(config: EmulatorConfig, now=None) -> Flask:
             authorised = match is not None and state.tokens.is_valid(match.group(1))
         if not authorised:
             return jsonify(error_body("UNAUTHORIZED", "access token is missing, unknown or expired")), 401
+        with state.lock:
+            g.scopes = state.tokens.scopes(match.group(1))
+        refused = platform_api.scope_refusal(_operation(), g.scopes)
+        if refused is not None:
+            return jsonify(error_body("FORBIDDEN", refused)), 403
         with state.lock:
             g.rate = state.limiter.hit(_operation())
         if not g.rate.allowed:

@@ -62,11 +62,13 @@ class TokenStore:
     def __init__(self, ttl_seconds: int):
         self.ttl_seconds = ttl_seconds
         self.access: dict[str, float] = {}  # token -> expires at (time.time())
+        self.granted: dict[str, frozenset[str]] = {}  # token -> the scopes it was issued for
         self.refresh: dict[str, str] = {}  # refresh token -> scope
 
     def issue(self, scope: str, refresh_token: str | None = None) -> dict:
         access_token = secrets.token_urlsafe(32)
         self.access[access_token] = time.time() + self.ttl_seconds
+        self.granted[access_token] = frozenset(scope.split())
         if refresh_token is None:
             refresh_token = secrets.token_urlsafe(32)
             self.refresh[refresh_token] = scope
@@ -82,8 +84,12 @@ class TokenStore:
         expires_at = self.access.get(token)
         return expires_at is not None and expires_at > time.time()
 
+    def scopes(self, token: str) -> frozenset[str]:
+        return self.granted.get(token, frozenset())
+
     def expire_all(self) -> None:
         self.access.clear()
+        self.granted.clear()
 
 
 def issue_token(config: EmulatorConfig, tokens: TokenStore, form) -> dict:

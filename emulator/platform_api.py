@@ -6,13 +6,40 @@ emulator.app's request hooks; these views only do the per-endpoint work.
 import base64
 import binascii
 
-from flask import Blueprint, current_app, jsonify, request
+from flask import Blueprint, current_app, g, jsonify, request
 
 from emulator.auth import AuthError, issue_token
 from emulator.util import error_body
 from emulator.validation import InvalidContent, validate_message_body, validate_persistent_menu
 
 bp = Blueprint("platform", __name__)
+
+# OAuth scopes per API operation (the view's name), from the API notes (sections 3.1, 5, 6, 9): a
+# token needs one of them, else 403. Operations not listed need none beyond a valid token.
+BOT_WRITE = ("bot", "bot.message")
+USER_READ = ("user", "user.read", "directory", "directory.read")
+USER_PROFILE = ("user.profile.read",)  # GET /users/{id} only, and only a profile subset
+USER_WRITE = ("user", "directory")
+REQUIRED_SCOPES: dict[str, frozenset[str]] = {}
+# Members' fields in the answer to a token with only user.profile.read (DOCS/en/docs/user-get-profile).
+PROFILE_FIELDS = ("userId", "userExternalKey", "email", "userName", "i18nNames", "organizations", "telephone",
+                  "cellPhone", "location")
+
+
+def needs_scope(*scopes: str):
+    """Register the scopes one of which the decorated view's token must carry."""
+    def register(view):
+        REQUIRED_SCOPES[view.__name__] = frozenset(scopes)
+        return view
+    return register
+
+
+def scope_refusal(operation: str, granted: frozenset[str]) -> str | None:
+    """Why a token with `granted` scopes may not call `operation`, or None when it may."""
+    needed = REQUIRED_SCOPES.get(operation)
+    if needed is None or needed & granted:
+        return None
+    return f"the access token's scopes do not allow this API (needs one of: {' '.join(sorted(needed))})"
 
 
 def state():
@@ -72,6 +99,7 @@ def _send(target_kind: str, target_id: str):
 
 
 @bp.post("/v1.0/bots/<bot_id>/users/<user_id>/messages")
+@needs_scope(*BOT_WRITE)
 def send_user_message(bot_id, user_id):
     if (error := _check_bot(bot_id)) is not None:
         return error
@@ -85,6 +113,7 @@ def send_user_message(bot_id, user_id):
 
 
 @bp.post("/v1.0/bots/<bot_id>/channels/<channel_id>/messages")
+@needs_scope(*BOT_WRITE)
 def send_channel_message(bot_id, channel_id):
     if (error := _check_bot(bot_id)) is not None:
         return error
@@ -97,6 +126,7 @@ def send_channel_message(bot_id, channel_id):
 
 
 @bp.get("/v1.0/bots/<bot_id>/channels/<channel_id>/members")
+@needs_scope(*BOT_WRITE, "bot.read")
 def list_channel_members(bot_id, channel_id):
     if (error := _check_bot(bot_id)) is not None:
         return error
@@ -112,6 +142,7 @@ def list_channel_members(bot_id, channel_id):
 # --- persistent menu -----------------------------------------------------------
 
 @bp.post("/v1.0/bots/<bot_id>/persistentmenu")
+@needs_scope(*BOT_WRITE)
 def create_persistent_menu(bot_id):
     if (error := _check_bot(bot_id)) is not None:
         return error
@@ -129,6 +160,7 @@ def create_persistent_menu(bot_id):
 
 
 @bp.get("/v1.0/bots/<bot_id>/persistentmenu")
+@needs_scope(*BOT_WRITE, "bot.read")
 def get_persistent_menu(bot_id):
     if (error := _check_bot(bot_id)) is not None:
         return error
@@ -140,6 +172,7 @@ def get_persistent_menu(bot_id):
 
 
 @bp.delete("/v1.0/bots/<bot_id>/persistentmenu")
+@needs_scope(*BOT_WRITE)
 def delete_persistent_menu(bot_id):
     if (error := _check_bot(bot_id)) is not None:
         return error
@@ -198,6 +231,7 @@ def _find_user(user_id: str):
 
 
 @bp.get("/v1.0/users/<user_id>")
+@needs_scope(*USER_READ, *USER_PROFILE)
 def get_user(user_id):
     s = state()
     with s.lock:
@@ -205,10 +239,13 @@ def get_user(user_id):
         body = s.directory.public(user) if user else None
     if body is None:
         return not_found(f"user {user_id!r} does not exist")
+    if not set(USER_READ) & g.get("scopes", frozenset()):
+        body = {key: value for key, value in body.items() if key in PROFILE_FIELDS}  # user.profile.read only
     return jsonify(body)
 
 
 @bp.get("/v1.0/users")
+@needs_scope(*USER_READ)
 def list_users():
     s = state()
     with s.lock:
@@ -217,6 +254,7 @@ def list_users():
 
 
 @bp.get("/v1.0/orgunits/<org_unit_id>/members")
+@needs_scope("orgunit", "orgunit.read", "directory", "directory.read")
 def list_org_unit_members(org_unit_id):
     s = state()
     with s.lock:
@@ -227,6 +265,7 @@ def list_org_unit_members(org_unit_id):
 
 
 @bp.post("/v1.0/users/<user_id>/force-logout")
+@needs_scope(*USER_WRITE)
 def force_logout(user_id):
     s = state()
     with s.lock:
@@ -238,21 +277,24 @@ def force_logout(user_id):
 
 
 @bp.post("/v1.0/users/<user_id>/suspend")
+@needs_scope(*USER_WRITE)
 def suspend(user_id):
     s = state()
     with s.lock:
         user = _find_user(user_id)
         if user is None:
             return not_found(f"user {user_id!r} does not exist")
+        # Only members "in use" can be suspended; the super administrator never (API notes 5 and 9).
         if user["userId"] in s.directory.super_admin_ids:
             return invalid("the super administrator cannot be suspended")
-        if user["isDeleted"] or user["isPending"]:
+        if user["isDeleted"] or user["isPending"] or user.get("isAwaiting") or user["isSuspended"]:
             return invalid("only members in use can be suspended")
         s.directory.set_suspended(user, True)
     return "", 204
 
 
 @bp.post("/v1.0/users/<user_id>/unsuspend")
+@needs_scope(*USER_WRITE)
 def unsuspend(user_id):
     s = state()
     with s.lock:

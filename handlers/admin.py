@@ -8,10 +8,19 @@ details. Every attempt, allowed or refused, is written to the audit log.
 Account changes are not made here: a confirmed command queues an account action that the worker
 runs (force-logout, suspend, unsuspend), and its outcome comes back as an internal event, handled by
 `handle_action_done`, which tells the administrator exactly what did and did not take effect.
+
+Guardrails on the target of /lockout, /logout and /unlock (`_resolve_target`), before any API call
+or write: it must look like a user id or an email and fit the database column; an administrator
+cannot lock out or log out their own account (nobody might be left to /unlock); LINE WORKS
+administrators (or members whose role the directory does not tell) are left to the admin console.
+/lockout always asks for confirmation; /logout does when the target is a bot administrator, and
+/unlock when the suspension was not made through the bot. When a bot administrator is logged out or
+suspended, every bot administrator is told.
 """
 from __future__ import annotations
 
 import json
+import logging
 import secrets
 import unicodedata
 from datetime import timedelta
@@ -19,15 +28,21 @@ from typing import Callable
 
 from bot import records
 from bot.client import ApiError
-from bot.directory import display_name
+from bot.directory import USER_REF_MAX_LENGTH, display_name, tenant_admin_flag, user_ref_problem
 from bot.events import InternalEvent, MessageEvent, PostbackEvent, TextContent
 from bot.replies import Buttons, MessageAction, Recipient, Reply, Text
 from bot.store import as_aware
+from handlers.lost_device import admin_recipients
+
+log = logging.getLogger("handlers.admin")
 
 CONFIRM_TTL = timedelta(minutes=10)
 ACTION_GIVE_UP = timedelta(minutes=10)
 STEPS = {"lockout": ["force_logout", "suspend"], "logout": ["force_logout"], "unlock": ["unsuspend"]}
 KIND_LABEL = {"lockout": "ロックアウト", "logout": "強制ログアウト", "unlock": "一時停止の解除"}
+CONFIRMED_KINDS = ("lockout", "logout", "unlock")
+SELF_REFUSED = ("lockout", "logout")  # an administrator's own account: nobody might be left to /unlock
+LOCKING_STEPS = ("force_logout", "suspend")
 PASSWORD_URL = "https://guide.worksmobile.com/ja/admin/admin-guide/manage-members/members/members-information/"
 DEVICE_MANAGEMENT_URL = "https://guide.worksmobile.com/jp/settings/settings-guide/remote-device-management/"
 
@@ -50,11 +65,13 @@ class AdminPolicy:
         if not needs_lookup:
             return False
         user = self.directory.get_user(user_id)
-        if not user:
-            return False
-        if (user.get("email") or "").lower() in self.ids:
+        return bool(user) and self.is_admin_user(user)
+
+    def is_admin_user(self, user: dict) -> bool:
+        """The same decision for a member already read from the directory (no further look-up)."""
+        if str(user.get("userId") or "").lower() in self.ids or (user.get("email") or "").lower() in self.ids:
             return True
-        return self.from_directory and bool(user.get("isAdministrator"))
+        return self.from_directory and tenant_admin_flag(user) is True
 
 
 def parse_command(event) -> tuple[str, list[str]] | None:
@@ -112,14 +129,49 @@ def _reply_place(event) -> tuple[str, str]:
     return "user", event.source.user_id
 
 
-def _resolve_target(ctx, who: str):
-    """(user, error replies): the directory entry for an id or email."""
+def _shown(text: str, limit: int = 60) -> str:
+    """Typed text to repeat back or audit: control characters replaced, cut to `limit`."""
+    printable = "".join(c if c.isprintable() else "?" for c in text)
+    return printable if len(printable) <= limit else printable[:limit - 1] + "…"
+
+
+def _resolve_target(ctx, event, kind: str, who: str):
+    """(user, error replies): the directory entry for the target of /lockout, /logout or /unlock,
+    or the refusal (audited). Checked in this order, each before anything further is called or
+    stored: the shape and length of what was typed, the directory, the administrator's own account,
+    a LINE WORKS administrator."""
+    admin = event.source.user_id
+
+    def refuse(result: str, text: str, target: str | None):
+        records.audit(ctx.tx, ctx.now, admin, f"{kind}_requested", result, target=target)
+        return None, [Reply(Text(text))]
+
+    if not ctx.settings.locks_accounts:  # no `user` scope: the Free plan, or a narrower app
+        return refuse("refused: no user scope", ctx.texts("admin.needs_user_scope"), _shown(who, 200))
+    problem = user_ref_problem(who)
+    if problem == "too_long":
+        return refuse("invalid target: too long", ctx.texts("admin.target_too_long", length=len(who),
+                                                            max=USER_REF_MAX_LENGTH), _shown(who, 200))
+    if problem:
+        return refuse("invalid target", ctx.texts("admin.invalid_target", who=_shown(who)), _shown(who, 200))
     try:
         user = ctx.services["directory"].get_user(who, fresh=True)
     except ApiError as exc:
-        return None, [Reply(Text(ctx.texts("admin.directory_unavailable", reason=f"{exc.status or exc.code}")))]
+        return refuse("target not resolved", ctx.texts("admin.directory_unavailable",
+                                                       reason=f"{exc.status or exc.code}"), who)
     if user is None:
-        return None, [Reply(Text(ctx.texts("admin.user_not_found", who=who)))]
+        return refuse("target not resolved", ctx.texts("admin.user_not_found", who=who), who)
+    target = str(user.get("userId") or who)
+    label = _target_label(user)
+    if kind in SELF_REFUSED and admin and target.lower() == admin.lower():
+        return refuse("refused: own account", ctx.texts("admin.refused_self"),
+                      target)
+    role = tenant_admin_flag(user)
+    if role is True:
+        return refuse("refused: LINE WORKS administrator",
+                      ctx.texts("admin.refused_tenant_admin", label=label), target)
+    if role is None:  # hidden by the tenant's member settings: LINE WORKS itself refuses its super administrator
+        log.warning("%s of %s: the directory does not say whether this is a LINE WORKS administrator", kind, target)
     return user, []
 
 
@@ -129,29 +181,33 @@ def _target_label(user: dict) -> str:
 
 def _lockout(args, event, ctx, report_id: int | None = None):
     if not args:
-        return [Reply(Text(ctx.texts("admin.usage", usage="/lockout <ユーザーIDかメール> [理由]")))]
-    user, errors = _resolve_target(ctx, args[0])
+        return [Reply(Text(ctx.texts("admin.usage", usage="/lockout ユーザーIDかメール [理由]")))]
+    user, errors = _resolve_target(ctx, event, "lockout", args[0])
     if errors:
-        records.audit(ctx.tx, ctx.now, event.source.user_id, "lockout_requested", "target not resolved",
-                      target=args[0])
         return errors
-    target = user["userId"]
     if report_id is None:
-        open_report = records.open_report_for(ctx.tx, target)
+        open_report = records.open_report_for(ctx.tx, user["userId"])
         report_id = open_report.id if open_report else None
     reason = " ".join(args[1:]) or (f"紛失報告 {records.report_number(report_id)}" if report_id else "（なし）")
+    return _ask_confirmation(ctx, event, "lockout", user, reason, report_id)
+
+
+def _ask_confirmation(ctx, event, kind: str, user: dict, reason: str | None, report_id: int | None) -> list[Reply]:
+    """Store a confirmation of `kind` (10 minutes, once, by the same administrator) and show it with
+    its execute and cancel buttons; `_confirm` queues the action when it is pressed."""
     token = secrets.token_hex(8)
-    kind, place = _reply_place(event)
+    place_kind, place = _reply_place(event)
     label = _target_label(user)
-    records.create_confirmation(ctx.tx, token, "lockout", event.source.user_id, target, label, reason, report_id,
-                                kind, place, ctx.now, CONFIRM_TTL)
-    records.audit(ctx.tx, ctx.now, event.source.user_id, "lockout_requested", "awaiting confirmation",
+    target = user["userId"]
+    records.create_confirmation(ctx.tx, token, kind, event.source.user_id, target, label, reason, report_id,
+                                place_kind, place, ctx.now, CONFIRM_TTL)
+    records.audit(ctx.tx, ctx.now, event.source.user_id, f"{kind}_requested", "awaiting confirmation",
                   target=target, report_id=report_id)
     state = ctx.texts("admin.state_suspended" if user.get("isSuspended") else "admin.state_active")
     report = ctx.texts("admin.report_link", number=records.report_number(report_id)) if report_id else ""
-    text = ctx.texts("admin.lockout_confirm", label=label, state=state, report=report, reason=reason)
+    text = ctx.texts(f"admin.{kind}_confirm", label=label, state=state, report=report, reason=reason or "（なし）")
     return [Reply(Buttons(text, (
-        MessageAction(ctx.texts("admin.lockout_execute"), postback=f"admin:confirm:{token}"),
+        MessageAction(ctx.texts(f"admin.{kind}_execute"), postback=f"admin:confirm:{token}"),
         MessageAction(ctx.texts("admin.cancel_button"), postback=f"admin:cancel:{token}"),
     )))]
 
@@ -167,18 +223,30 @@ def _queue(ctx, event, kind: str, user: dict, reason: str | None, report_id: int
     return [Reply(Text(ctx.texts("admin.running", label=label)))]
 
 
+def _needs_confirmation(ctx, kind: str, user: dict) -> bool:
+    """/logout of a bot administrator, and /unlock of a suspension the bot did not make (someone may
+    have suspended the member in the admin console for a reason of their own), are confirmed first."""
+    if kind == "logout":
+        return ctx.services["admins"].is_admin_user(user)
+    if kind == "unlock":
+        return not records.suspended_by_bot(ctx.tx, user["userId"])
+    return True
+
+
 def _direct_action(kind: str, usage: str):
-    """/logout and /unlock run at once: both are easy to undo, so no confirmation step."""
+    """/logout and /unlock run at once when they are easy to undo; otherwise they are confirmed."""
     def run(args, event, ctx):
         if not args:
             return [Reply(Text(ctx.texts("admin.usage", usage=usage)))]
-        user, errors = _resolve_target(ctx, args[0])
+        user, errors = _resolve_target(ctx, event, kind, args[0])
         if errors:
-            records.audit(ctx.tx, ctx.now, event.source.user_id, f"{kind}_requested", "target not resolved",
-                          target=args[0])
             return errors
         report = records.open_report_for(ctx.tx, user["userId"])
-        return _queue(ctx, event, kind, user, " ".join(args[1:]) or None, report.id if report else None)
+        reason = " ".join(args[1:]) or None
+        report_id = report.id if report else None
+        if _needs_confirmation(ctx, kind, user):
+            return _ask_confirmation(ctx, event, kind, user, reason, report_id)
+        return _queue(ctx, event, kind, user, reason, report_id)
     return run
 
 
@@ -199,14 +267,18 @@ def _confirm(args, event, ctx):
     if as_aware(confirmation.expires_at) <= ctx.now:
         records.audit(ctx.tx, ctx.now, admin, "confirm_refused", "expired", target=target)
         return [Reply(Text(ctx.texts("admin.confirm_expired")))]
+    kind = confirmation.action
+    if kind not in CONFIRMED_KINDS:
+        records.audit(ctx.tx, ctx.now, admin, "confirm_refused", f"unknown action {kind}", target=target)
+        return [Reply(Text(ctx.texts("admin.confirm_unknown")))]
     if not records.use_confirmation(ctx.tx, token, ctx.now):
         return [Reply(Text(ctx.texts("admin.confirm_used")))]
-    records.audit(ctx.tx, ctx.now, admin, "lockout_confirmed", "confirmed", target=target,
+    records.audit(ctx.tx, ctx.now, admin, f"{kind}_confirmed", "confirmed", target=target,
                   report_id=confirmation.report_id)
     action_id = records.queue_account_action(
-        ctx.tx, "lockout", STEPS["lockout"], target, confirmation.target_label, admin, confirmation.reason,
+        ctx.tx, kind, STEPS[kind], target, confirmation.target_label, admin, confirmation.reason,
         confirmation.report_id, confirmation.reply_kind, confirmation.reply_id, ctx.now, ACTION_GIVE_UP)
-    records.audit(ctx.tx, ctx.now, admin, "lockout_started", f"action {action_id}", target=target,
+    records.audit(ctx.tx, ctx.now, admin, f"{kind}_started", f"action {action_id}", target=target,
                   report_id=confirmation.report_id)
     return [Reply(Text(ctx.texts("admin.running", label=confirmation.target_label)))]
 
@@ -217,7 +289,7 @@ def _cancel(args, event, ctx):
     if confirmation is None or confirmation.admin_id != event.source.user_id or confirmation.used_at:
         return [Reply(Text(ctx.texts("admin.confirm_unknown")))]
     records.use_confirmation(ctx.tx, token, ctx.now)
-    records.audit(ctx.tx, ctx.now, event.source.user_id, "lockout_cancelled", "cancelled",
+    records.audit(ctx.tx, ctx.now, event.source.user_id, f"{confirmation.action}_cancelled", "cancelled",
                   target=confirmation.target_user_id, report_id=confirmation.report_id)
     return [Reply(Text(ctx.texts("admin.confirm_cancelled")))]
 
@@ -226,15 +298,84 @@ def _why(ctx, result: dict) -> str:
     status = result.get("status")
     if status == 404:
         return ctx.texts("admin.why_404")
-    if status == 400 and result["step"] == "suspend":
-        return ctx.texts("admin.why_400_suspend")
+    if status == 400 and result["step"] in ("suspend", "unsuspend"):
+        return _why_refused(ctx, result)
     if status == 403:
         return ctx.texts("admin.why_403")
     if status == 429:
         return ctx.texts("admin.why_429")
-    if status is None:
+    if status is None and result["ok"] is None:
         return ctx.texts("admin.why_timeout")
-    return ctx.texts("admin.why_other", status=status, code=result.get("code", ""))
+    return ctx.texts("admin.why_other", status=status or "-", code=result.get("code", ""))
+
+
+def _why_refused(ctx, result: dict) -> str:
+    """A 400 from suspend or unsuspend, explained by the member's state read after it (worker)."""
+    state = result.get("state")
+    if result["step"] == "suspend":
+        if state in ("pending", "awaiting"):
+            return ctx.texts("admin.why_400_suspend_pending")
+        if state == "deleted":
+            return ctx.texts("admin.why_400_suspend_deleted")
+        if state == "active" and result.get("administrator"):
+            return ctx.texts("admin.why_400_suspend_admin")
+        if state is None or not result.get("description"):
+            return ctx.texts("admin.why_400_suspend")
+    if result.get("description"):
+        return ctx.texts("admin.why_400_refused", description=result["description"])
+    return ctx.texts("admin.why_other", status=400, code=result.get("code", ""))
+
+
+def _outcome(ctx, step: str, result: dict) -> str:
+    if result["ok"] and result.get("already"):
+        return ctx.texts(f"admin.step_already_{step}")
+    if result["ok"]:
+        return ctx.texts("admin.step_ok")
+    if result["ok"] is None:
+        return ctx.texts("admin.step_unknown", why=_why(ctx, result))
+    return ctx.texts("admin.step_failed", why=_why(ctx, result))
+
+
+def _summary(results: list[dict]) -> str:
+    def one(r):
+        if r["ok"]:
+            return "already" if r.get("already") else "ok"
+        return "unknown" if r["ok"] is None else str(r.get("status"))
+    return ", ".join(f"{r['step']}={one(r)}" for r in results) or "nothing done"
+
+
+def _is_bot_admin(ctx, user_id: str) -> bool:
+    """Whether the target is a bot administrator; when the directory cannot tell now, assume so (a
+    notice too many is better than a lockout of an administrator nobody hears about)."""
+    try:
+        return ctx.services["admins"].is_admin(user_id)
+    except ApiError:
+        return True
+
+
+def _name_of(ctx, user_id: str) -> str:
+    try:
+        return display_name(ctx.services["directory"].get_user(user_id), user_id)
+    except ApiError:
+        return user_id
+
+
+def _admin_notices(ctx, action, results: list[dict], place: Recipient) -> tuple[str | None, list[Reply]]:
+    """A bot administrator logged out or suspended by another: (the text for the room the result goes
+    to, when it is an admin notice room; replies to the other notice recipients)."""
+    locked = [r["step"] for r in results if r["ok"] is True and not r.get("already") and r["step"] in LOCKING_STEPS]
+    if not locked or action.target_user_id.lower() == action.requested_by.lower():
+        return None, []
+    if not _is_bot_admin(ctx, action.target_user_id):
+        return None, []
+    steps = "・".join(ctx.texts(f"admin.step_{step}") for step in locked)
+    text = ctx.texts("admin.notice_admin_locked_out", label=action.target_label, kind=KIND_LABEL[action.kind],
+                     by=_name_of(ctx, action.requested_by), steps=steps)
+    records.audit(ctx.tx, ctx.now, action.requested_by, "admin_notified", "bot administrator locked out",
+                  target=action.target_user_id, report_id=action.report_id)
+    recipients = admin_recipients(ctx.settings)
+    in_place = text if place in recipients else None
+    return in_place, [Reply(Text(text), to=to, urgent=True, must_deliver=True) for to in recipients if to != place]
 
 
 def handle_action_done(event, ctx):
@@ -251,14 +392,7 @@ def handle_action_done(event, ctx):
         if index >= len(results):
             lines.append(f"{name}: {ctx.texts('admin.step_skipped')}")
             continue
-        result = results[index]
-        if result["ok"]:
-            outcome = ctx.texts("admin.step_ok")
-        elif result["ok"] is None:
-            outcome = ctx.texts("admin.step_unknown", why=_why(ctx, result))
-        else:
-            outcome = ctx.texts("admin.step_failed", why=_why(ctx, result))
-        lines.append(f"{name}: {outcome}")
+        lines.append(f"{name}: {_outcome(ctx, step, results[index])}")
     done = {r["step"] for r in results if r["ok"]}
     if "force_logout" in done:
         lines.append(ctx.texts("admin.logout_delay"))
@@ -267,12 +401,13 @@ def handle_action_done(event, ctx):
     if action.kind == "unlock":
         lines.append(ctx.texts("admin.unlock_reminder", password_url=PASSWORD_URL))
     all_ok = len(results) == len(json.loads(action.steps)) and all(r["ok"] for r in results)
-    summary = ", ".join(f"{r['step']}={'ok' if r['ok'] else ('unknown' if r['ok'] is None else r.get('status'))}"
-                        for r in results) or "nothing done"
-    records.audit(ctx.tx, ctx.now, action.requested_by, f"{action.kind}_result", summary,
+    records.audit(ctx.tx, ctx.now, action.requested_by, f"{action.kind}_result", _summary(results),
                   target=action.target_user_id, report_id=action.report_id)
     place = Recipient(channel_id=action.reply_id) if action.reply_kind == "channel" else Recipient(user_id=action.reply_id)
-    replies = [Reply(Text("\n".join(lines)), to=place, urgent=True, must_deliver=True)]
+    in_place, notices = _admin_notices(ctx, action, results, place)
+    if in_place:
+        lines.append(in_place)
+    replies = [Reply(Text("\n".join(lines)), to=place, urgent=True, must_deliver=True)] + notices
     if action.kind == "lockout" and all_ok and action.report_id:
         report = records.get_report(ctx.tx, action.report_id)
         if report and report.status == "open":
@@ -299,7 +434,8 @@ def _reports(args, event, ctx):
     rows = records.list_reports(ctx.tx, only_open=which != "all")
     if not rows:
         return [Reply(Text(ctx.texts("admin.no_reports")))]
-    lines = [ctx.texts("admin.reports_header", which="すべて" if which == "all" else "未完了")]
+    which_text = ctx.texts("admin.reports_all" if which == "all" else "admin.reports_open")
+    lines = [ctx.texts("admin.reports_header", which=which_text)]
     lines += [ctx.texts("admin.report_line", number=records.report_number(r.id), status=ctx.texts(f"status.{r.status}"),
                         created=_local(ctx, r.created_at), name=r.reporter_name or r.reporter_id, device=r.device)
               for r in rows]
@@ -313,9 +449,9 @@ def _report(args, event, ctx):
         return [Reply(Text(ctx.texts("admin.report_not_found", number=args[0] if args else "?")))]
     closing = ""
     if report.closed_by:
-        closing = f"対応: {report.closed_by} {report.close_note or ''}".strip()
+        closing = ctx.texts("admin.report_closing", by=report.closed_by, note=report.close_note or "").strip()
     text = ctx.texts("admin.report_detail", number=records.report_number(report.id),
-                     status=ctx.texts(f"status.{report.status}"), name=report.reporter_name or "（名前不明）",
+                     status=ctx.texts(f"status.{report.status}"), name=report.reporter_name or ctx.texts("admin.unknown_name"),
                      user_id=report.reporter_id, device=report.device, when_where=report.lost_when_where,
                      screen_lock=report.screen_lock, notes=report.notes, created=_local(ctx, report.created_at),
                      closing=closing)
@@ -349,12 +485,16 @@ def _audit(args, event, ctx):
     except ValueError:
         return [Reply(Text(ctx.texts("admin.usage", usage="/audit [件数]")))]
     rows = records.recent_audit(ctx.tx, count)
+    refused = records.refusals_by_actor(ctx.tx, since_id=rows[-1].id if len(rows) == count else 0)
     records.audit(ctx.tx, ctx.now, event.source.user_id, "command:audit", f"{len(rows)} shown")
-    if not rows:
+    if not rows and not refused:
         return [Reply(Text(ctx.texts("admin.audit_empty")))]
     lines = [ctx.texts("admin.audit_header", count=len(rows))]
     lines += [ctx.texts("admin.audit_line", at=_local(ctx, r.at), actor=r.actor_id, action=r.action,
                         target=r.target or "-", result=r.result) for r in rows]
+    if refused:
+        lines.append(ctx.texts("admin.audit_refused", total=sum(n for _, n in refused),
+                               actors="、".join(f"{actor} {n}件" for actor, n in refused[:5])))
     return [Reply(Text("\n".join(lines)))]
 
 

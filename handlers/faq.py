@@ -171,6 +171,7 @@ class _Top(BaseModel):
     categories: list[Any] = Field(min_length=1)
     messages: Any
     out_of_scope: list[str] = Field(default_factory=list)
+    other_apps: list[str] = Field(default_factory=list)
     not_ours: NotOurs | None = None
     topic_only: TopicOnly = Field(default_factory=TopicOnly)
     entries: list[Any] = Field(min_length=1)
@@ -375,7 +376,8 @@ def load_faq(
         raise FaqError(errors)
     vocabulary = _vocabulary_beside(Path(faq_path))
     matcher = matching.Matcher(docs, params or matching.MatchParams(), vocabulary=vocabulary,
-                               out_of_scope=top.out_of_scope, lemmatize=morphology.shared().lemmas,
+                               out_of_scope=top.out_of_scope, other_apps=top.other_apps,
+                               lemmatize=morphology.shared().lemmas,
                                read=morphology.shared().reading,
                                embedding_cache=embedding_cache)
     return FaqBook(

@@ -13,6 +13,7 @@ from pathlib import Path
 from bot import records
 from bot.events import MessageEvent, PostbackEvent, TextContent
 from bot.replies import Reply, Text
+from bot.text import inert, one_line
 from config.vocabulary import default_vocabulary
 from handlers import faq, lost_device, matching
 from handlers.loss_words import default_loss_words
@@ -116,7 +117,7 @@ def unanswered_command(args, event, ctx):
     for row in rows:
         when = records.as_aware(row.at).astimezone(ctx.settings.tz).strftime("%m/%d %H:%M")
         kind = ctx.texts(f"faq_admin.outcome_{row.outcome}")
-        lines.append(f"{when} [{kind}] {row.text[:80]}")
+        lines.append(f"{when} [{kind}] {inert(one_line(row.text, 80))}")  # an employee's words, to admins
     return [Reply(Text("\n".join(lines)))]
 
 

@@ -2,9 +2,14 @@
 
 Routes (wired in bot/app.py, in this order among the others):
 - `handle_conversation`: the next answer of a report in progress (state stored, so a restart keeps it);
-- `handle_found`: "見つかった" from someone with an open report;
+- `handle_found`: "見つかった" from someone with an open report, in the 1:1 talk only (in a group room
+  the bot only points the person to the 1:1 talk: no report number, no account state there);
 - `handle_entry`: free text about a lost phone, the menu item, or the "紛失報告" command.
 `expire_idle` is a periodic task: a report left idle for 30 minutes is dropped with a note.
+
+What the reporter types is kept as one line (bot.text.one_line: no line breaks, no bidi or other
+control characters, a length limit), so an answer cannot draw a forged second report into the
+administrators' notice; values put into texts are made inert (no mentions) by config.texts.
 """
 from __future__ import annotations
 
@@ -16,20 +21,21 @@ from bot.client import ApiError
 from bot.directory import display_name
 from bot.events import MessageEvent, PostbackEvent, TextContent
 from bot.replies import Buttons, MessageAction, Recipient, Reply, Text
-from bot.text import squash
-from handlers.loss_words import is_loss_message
+from bot.text import one_line, squash
+from handlers.loss_words import is_found_message, is_loss_message, mentions_loss
 
 log = logging.getLogger("handlers.lost_device")
 
 FLOW = "lost_device"
 IDLE = timedelta(minutes=30)
+REPORTS_PER_DAY = 3  # per member, in any 24 hours
 SELF_HELP_URL = "https://help.worksmobile.com/jp/topic/common/account/check-access-log-of-my-account/"
 
 START_NOW = {"紛失報告", "紛失を報告", "紛失を報告する", "紛失報告する", "紛失の報告", "/lost"}
 ENTRY_MENU = {"端末をなくした", "スマホをなくした"}
 CANCEL = {"キャンセル", "きゃんせる", "やめる", "やめます", "中止", "取り消し", "cancel"}
-FOUND_WORDS = ("見つかった", "見つかりました", "みつかった", "みつかりました", "見つけた", "出てきた",
-               "でてきた", "戻ってきた", "発見")
+# The longest a report field is kept (characters, after one_line); the database allows at least this.
+LIMITS = {"device": 100, "when_where": 500, "notes": 1000, "reporter_name": 200}
 
 DEVICES = ("phone", "tablet", "pc", "other")
 LOCKS = ("yes", "no", "unknown")
@@ -47,9 +53,9 @@ def _said(event) -> tuple[str, str | None]:
     return "", None
 
 
-def is_found_message(text: str) -> bool:
-    norm = normalise(text)
-    return len(norm) <= 20 and any(w in norm for w in FOUND_WORDS)
+def field(name: str, text: str | None) -> str:
+    """A report field as it is kept and shown to others: one line, no control characters, limited."""
+    return one_line(text, LIMITS[name])
 
 
 def admin_recipients(settings) -> list[Recipient]:
@@ -153,7 +159,9 @@ def handle_conversation(event, ctx):
         records.end_conversation(ctx.tx, user_id)
         records.audit(ctx.tx, ctx.now, user_id, "report_cancelled", "cancelled", target=user_id)
         return [Reply(Text(ctx.texts("lost_device.cancelled")))]
-    if is_found_message(text):
+    if not data and is_found_message(text) and not mentions_loss(text):
+        # 「見つかりました！」 instead of an answer. A message that also talks about the loss
+        # (「駅で落とした、見つかってない」) answers the question and is taken as the answer below.
         records.end_conversation(ctx.tx, user_id)
         return [Reply(Text(ctx.texts("lost_device.found_while_reporting")))]
 
@@ -161,17 +169,18 @@ def handle_conversation(event, ctx):
     step = conversation.step
     if step == "device":
         device = _choice(text, data, "lost:device:", DEVICES, TYPED_DEVICE)
-        if device is None and text.strip() and not data:
-            device = text.strip()[:100]  # typed something else: keep their words
+        if device is None and not data:
+            device = field("device", text) or None  # typed something else: keep their words
         if device is None:
             return [Reply(Text(ctx.texts("lost_device.not_understood"))), Reply(_ask_device(ctx))]
         state["device"] = device
         _save(ctx, user_id, "when_where", state)
         return [Reply(Text(ctx.texts("lost_device.ask_when_where")))]
     if step == "when_where":
-        if not text.strip():
+        when_where = field("when_where", text)
+        if not when_where:
             return [Reply(Text(ctx.texts("lost_device.ask_when_where")))]
-        state["when_where"] = text.strip()[:500]
+        state["when_where"] = when_where
         _save(ctx, user_id, "screen_lock", state)
         return [Reply(_ask_screen_lock(ctx))]
     if step == "screen_lock":
@@ -182,10 +191,8 @@ def handle_conversation(event, ctx):
         _save(ctx, user_id, "notes", state)
         return [Reply(_ask_notes(ctx))]
     if step == "notes":
-        if data == "lost:notes:none" or not text.strip():
-            state["notes"] = _label(ctx, "notes_none")
-        else:
-            state["notes"] = text.strip()[:1000]
+        notes = "" if data == "lost:notes:none" else field("notes", text)
+        state["notes"] = notes or _label(ctx, "notes_none")
         _save(ctx, user_id, "confirm", state)
         return [Reply(_summary(ctx, state))]
     if step == "confirm":
@@ -199,7 +206,7 @@ def handle_conversation(event, ctx):
 
 def _reporter_name(ctx, user_id: str) -> str | None:
     try:
-        return display_name(ctx.services["directory"].get_user(user_id)) or None
+        return field("reporter_name", display_name(ctx.services["directory"].get_user(user_id))) or None
     except ApiError as exc:
         log.warning("directory look-up for a report failed: %s %s", exc.status, exc.code)
         return None
@@ -207,10 +214,16 @@ def _reporter_name(ctx, user_id: str) -> str | None:
 
 def _submit(event, ctx, state: dict) -> list[Reply]:
     user_id = event.source.user_id
+    # Each report alerts every administrator and must be delivered: one member cannot file without end.
+    if records.reports_filed_since(ctx.tx, user_id, ctx.now - timedelta(days=1)) >= REPORTS_PER_DAY:
+        records.audit(ctx.tx, ctx.now, user_id, "report_refused", f"more than {REPORTS_PER_DAY} in a day",
+                      target=user_id)
+        return [Reply(Text(ctx.texts("lost_device.too_many_reports", count=REPORTS_PER_DAY)))]
     name = _reporter_name(ctx, user_id)
-    report_id = records.create_report(ctx.tx, user_id, name, _device_label(ctx, state["device"]),
-                                      state["when_where"], _lock_label(ctx, state["screen_lock"]),
-                                      state["notes"], ctx.now)
+    # Normalised again: a conversation saved by an earlier version may hold raw answers.
+    report_id = records.create_report(ctx.tx, user_id, name, field("device", _device_label(ctx, state["device"])),
+                                      field("when_where", state["when_where"]), _lock_label(ctx, state["screen_lock"]),
+                                      field("notes", state["notes"]), ctx.now)
     number = records.report_number(report_id)
     records.audit(ctx.tx, ctx.now, user_id, "report_filed", "open", target=user_id, report_id=report_id)
     log.info("lost-device report %s filed by %s", number, user_id)
@@ -220,9 +233,13 @@ def _submit(event, ctx, state: dict) -> list[Reply]:
 
 def admin_notice_for_report(ctx, report) -> list[Reply]:
     number = records.report_number(report.id)
-    text = ctx.texts("admin.notice_new_report", number=number, name=report.reporter_name or "（名前不明）",
-                     user_id=report.reporter_id, device=report.device, when_where=report.lost_when_where,
-                     screen_lock=report.screen_lock, notes=report.notes,
+    # Shown as one line each whatever is stored (a report filed by an earlier version may hold line
+    # breaks); ctx.texts makes every value inert, so no field can mention anyone in the admin room.
+    text = ctx.texts("admin.notice_new_report", number=number,
+                     name=field("reporter_name", report.reporter_name) or ctx.texts("admin.unknown_name"),
+                     user_id=report.reporter_id, device=field("device", report.device),
+                     when_where=field("when_where", report.lost_when_where),
+                     screen_lock=report.screen_lock, notes=field("notes", report.notes),
                      created=ctx.now.strftime("%Y-%m-%d %H:%M"))
     buttons = Buttons(text, (
         MessageAction(ctx.texts("admin.lockout_button"), postback=f"admin:lockout:{report.id}"),
@@ -233,9 +250,14 @@ def admin_notice_for_report(ctx, report) -> list[Reply]:
 
 
 def handle_found(event, ctx):
+    """The phone is back: close the person's open report and tell the administrators. Only in the 1:1
+    talk: in a group room the same short pointer to the 1:1 talk is all anyone gets, report or not, so
+    the room learns neither the report number nor the account state, and nothing is changed from there."""
     text, _ = _said(event)
     if not text or not is_found_message(text):
         return None
+    if event.source.channel_id:
+        return [Reply(Text(ctx.texts("lost_device.found_in_group")))]
     user_id = event.source.user_id
     report = records.open_report_for(ctx.tx, user_id)
     if report is None:
@@ -243,7 +265,8 @@ def handle_found(event, ctx):
     number = records.report_number(report.id)
     records.set_report_status(ctx.tx, report.id, "found", ctx.now)
     records.audit(ctx.tx, ctx.now, user_id, "report_found", "found", target=user_id, report_id=report.id)
-    notice = ctx.texts("admin.notice_found", number=number, name=report.reporter_name or user_id, user_id=user_id)
+    name = field("reporter_name", report.reporter_name) or user_id
+    notice = ctx.texts("admin.notice_found", number=number, name=name, user_id=user_id)
     return [Reply(Text(ctx.texts("lost_device.found_thanks", number=number)))] + [
         Reply(Text(notice), to=to, urgent=True, must_deliver=True) for to in admin_recipients(ctx.settings)
     ]

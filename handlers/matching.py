@@ -203,6 +203,7 @@ class Matcher:
         params: MatchParams = MatchParams(),
         vocabulary: Vocabulary | None = None,
         out_of_scope: list[str] = (),
+        other_apps: list[str] = (),
         lemmatize: Callable[[str], list[str]] | None = None,
         read: Callable[[str], str] | None = None,
         embedding_cache: Path | None = None,
@@ -217,6 +218,8 @@ class Matcher:
         self.n = len(docs)
         self._build_words(docs)
         self.out_of_scope = [self.canon(t) for t in out_of_scope if self.canon(t)]
+        self.other_apps = [self.canon(t) for t in other_apps if self.canon(t)]
+        self.ours = self.canon("LINE WORKS")
         self.about = [[self.canon(t) for t in d.about if self.canon(t)] for d in docs]
         self.not_about = [[self.canon(t) for t in d.not_about if self.canon(t)] for d in docs]
         self.semantic = None
@@ -312,12 +315,16 @@ class Matcher:
             scores /= total
         kw = self._keyword_hits(canon)
         off_topic = any(t in canon for t in self.out_of_scope)
+        # 「インスタの通知止めたい」: about another app, and not about LINE WORKS: no entry answers it
+        another_app = self.ours not in canon and any(t in canon for t in self.other_apps)
         for i in range(self.n):
             scores[i] += min(p.keyword_cap, p.keyword_weight * kw.get(i, 0.0))
             if off_topic and kw.get(i, 0.0) < p.strong_keyword and self.ids[i][0] != "_":
                 scores[i] -= p.oos_penalty  # 会議室, 交通費...: only a decisive keyword keeps an entry
             if any(t in canon for t in self.not_about[i]) and not any(t in canon for t in self.about[i]):
                 scores[i] = -1.0  # 「財布を落とした」: about another thing than the entry's
+            if another_app and self.ids[i][0] != "_":
+                scores[i] = -1.0
         return scores
 
     # -- both -------------------------------------------------------------------------------------

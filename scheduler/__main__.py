@@ -90,7 +90,7 @@ def cmd_list(book, now, count: int, out) -> int:
 def cmd_dry_run(book, runtime, reminder, now, out) -> int:
     skipped: Counter = Counter()
     kinds: Counter = Counter()
-    for page in Audience(runtime.client, runtime.store).pages(reminder, skipped):
+    for page in Audience(runtime.client, runtime.store, runtime.settings.reads_members).pages(reminder, skipped):
         kinds.update(kind for kind, _ in page)
     refusal = book.may_send_now(reminder, now)
     print(f"{reminder.id}: {kinds['user']} user(s) and {kinds['channel']} room(s) would receive it "
@@ -111,7 +111,8 @@ def cmd_send(book, runtime, reminder, now, out) -> int:
         return 2
     print(f"{reminder.id}: occurrence {result.occurrence} {result.outcome}; sending at most "
           f"{runtime.settings.send_rate_per_min} messages/min ...", file=out)
-    broadcaster = Broadcaster(runtime.store, runtime.client, book, runtime.clock, runtime.settings.send_rate_per_min)
+    broadcaster = Broadcaster(runtime.store, runtime.client, book, runtime.clock, runtime.settings.send_rate_per_min,
+                              reads_members=runtime.settings.reads_members)
     stop = threading.Event()
     try:
         broadcaster.run_until_done(result.broadcast_id, stop)
@@ -170,7 +171,8 @@ def purge_old_data(runtime) -> None:
 
 def run_clock(book, runtime) -> int:
     settings = runtime.settings
-    broadcaster = Broadcaster(runtime.store, runtime.client, book, runtime.clock, settings.send_rate_per_min)
+    broadcaster = Broadcaster(runtime.store, runtime.client, book, runtime.clock, settings.send_rate_per_min,
+                              reads_members=settings.reads_members)
     scheduler = BlockingScheduler(timezone=settings.tz, job_defaults={
         "coalesce": True, "max_instances": 1, "misfire_grace_time": book.policy.misfire_grace_minutes * 60})
     scheduler.add_listener(_on_job_event, EVENT_JOB_ERROR | EVENT_JOB_MISSED | EVENT_JOB_MAX_INSTANCES)

@@ -20,7 +20,6 @@ import logging
 import math
 import threading
 import time
-import uuid
 from collections import Counter, deque
 from datetime import datetime, timedelta
 from typing import Callable, Iterator
@@ -31,6 +30,7 @@ from bot import reminder_records as rr
 from bot.client import ApiError
 from bot.store import OutgoingMessage, Store, as_aware
 from bot.worker import PRIORITY_BROADCAST, PRIORITY_NOTICE, Worker
+from bot.owners import lease_owner
 from scheduler.config import Reminder, ReminderBook
 from scheduler.service import ReminderService
 
@@ -41,7 +41,9 @@ KEY_LIMIT = 200
 
 
 def is_active(user: dict) -> bool:
-    return not (user.get("isSuspended") or user.get("isDeleted") or user.get("isPending"))
+    """A member who can read a message: not suspended, deleted, invited (pending) or not yet started
+    (awaiting)."""
+    return not any(user.get(flag) for flag in ("isSuspended", "isDeleted", "isPending", "isAwaiting"))
 
 
 def is_manager(user: dict) -> bool:
@@ -59,13 +61,18 @@ def _key(reminder_id: str, occurrence: str, kind: str, recipient: str) -> str:
 class Audience:
     """Pages of (kind, id) recipients for a reminder, with counts of who was left out and why."""
 
-    def __init__(self, client, store: Store):
+    def __init__(self, client, store: Store, reads_members: bool = True):
         self.client = client
         self.store = store
+        self.reads_members = reads_members  # False without a user scope (the Free plan)
 
     def pages(self, reminder: Reminder, skipped: Counter) -> Iterator[list[tuple[str, str]]]:
         spec = reminder.spec.audience
         honour_opt_out = not reminder.spec.urgent
+        if spec.kind in ("all", "managers") and not self.reads_members:
+            log.warning("reminder %s goes to the whole directory, which needs the `user` scope (a paid plan); "
+                        "not sent", reminder.id)
+            return
         if spec.kind in ("all", "managers"):
             cursor = None
             while True:
@@ -202,17 +209,18 @@ class _RateLimitAware:
 class Broadcaster:
     def __init__(self, store: Store, client, book: ReminderBook, clock, rate_per_min: int, owner: str | None = None,
                  monotonic: Callable[[], float] = time.monotonic, sleep: Callable[[float], None] = time.sleep,
-                 senders: int | None = None, lease_seconds: float = 120.0, progress_seconds: float = 10.0):
+                 senders: int | None = None, lease_seconds: float = 120.0, progress_seconds: float = 10.0,
+                 reads_members: bool = True):
         self.store = store
         self.book = book
         self.clock = clock
-        self.owner = owner or f"clock-{uuid.uuid4().hex[:12]}"
+        self.owner = owner or lease_owner("clock")
         self.monotonic = monotonic
         self.sleep = sleep
         self.lease_seconds = lease_seconds
         self.progress_seconds = progress_seconds
         self.pacer = Pacer(store, rate_per_min, monotonic, sleep)
-        self.audience = Audience(client, store)
+        self.audience = Audience(client, store, reads_members)
         # send_wait_seconds=0: a 429 or 5xx goes straight back to the outbox's durable retry.
         # resend_maybe_delivered=False: a send with no response (read timeout, dropped connection) may
         # have reached LINE WORKS; sending it again could deliver it twice, so it is recorded instead.

@@ -113,3 +113,52 @@ def test_token_ttl_is_enforced(keypair):
         assert api.get("/users?count=1").status_code == 200
         time.sleep(1.1)
         assert api.get("/users?count=1").status_code == 401
+
+
+TANAKA_ID = SEED_USERS["tanaka"].user_id
+TEXT = {"content": {"type": "text", "text": "こんにちは"}}
+SCOPED_CALLS = {  # name: (method, path, json body)
+    "get-user": ("GET", f"/users/{TANAKA_ID}", None),
+    "list-users": ("GET", "/users?count=1", None),
+    "force-logout": ("POST", f"/users/{TANAKA_ID}/force-logout", None),
+    "suspend": ("POST", f"/users/{TANAKA_ID}/suspend", None),
+    "send": ("POST", f"/bots/2000001/users/{TANAKA_ID}/messages", TEXT),
+}
+
+
+@pytest.mark.parametrize("scope, allowed", [
+    ("bot user", {"get-user", "list-users", "force-logout", "suspend", "send"}),
+    ("bot directory", {"get-user", "list-users", "force-logout", "suspend", "send"}),
+    ("bot user.read", {"get-user", "list-users", "send"}),
+    ("bot.message directory.read", {"get-user", "list-users", "send"}),
+    ("bot", {"send"}),
+    ("user", {"get-user", "list-users", "force-logout", "suspend"}),
+    ("bot user.profile.read", {"get-user", "send"}),
+])
+def test_each_api_needs_one_of_its_documented_scopes(emu, keypair, scope, allowed):
+    body = token_request(emu, make_assertion(keypair[0]), scope=scope).json()
+    api = Api(emu, body["access_token"])
+    for name, (method, path, payload) in SCOPED_CALLS.items():
+        response = (api.get(path) if method == "GET" else api.post(path, json=payload))
+        if name in allowed:
+            assert response.status_code < 400, (scope, name, response.text)
+        else:
+            assert response.status_code == 403, (scope, name, response.status_code)
+            assert response.json()["code"] == "FORBIDDEN" and "scope" in response.json()["description"]
+    suspended = any(u["isSuspended"] for u in emu.directory() if u["userId"] == TANAKA_ID)
+    assert suspended == ("suspend" in allowed)  # a refused call changed nothing
+
+
+def test_a_profile_only_token_gets_the_profile_subset_of_a_member(emu, keypair):
+    body = token_request(emu, make_assertion(keypair[0]), scope="bot user.profile.read").json()
+    user = Api(emu, body["access_token"]).get(f"/users/{TANAKA_ID}").json()
+    assert user["userId"] == TANAKA_ID and user["email"] == "tanaka@example.co.jp" and user["userName"]
+    assert not {"isAdministrator", "isSuspended", "isPending", "employeeNumber"} & user.keys()
+
+
+def test_a_refreshed_token_keeps_the_scopes_of_the_first(emu, keypair):
+    first = token_request(emu, make_assertion(keypair[0]), scope="bot").json()
+    refreshed = requests.post(emu.auth_url, data={
+        "grant_type": "refresh_token", "refresh_token": first["refresh_token"],
+        "client_id": "test-client-id", "client_secret": "test-client-secret"}, timeout=5).json()
+    assert Api(emu, refreshed["access_token"]).get(f"/users/{TANAKA_ID}").status_code == 403

@@ -135,6 +135,32 @@ def test_suspend_refused_for_super_admin_and_members_not_in_use(api, key):
     assert api.get(f"/users/{SEED_USERS[key].user_id}").json()["isSuspended"] is False
 
 
+def test_suspend_of_a_member_already_suspended_is_400_and_changes_nothing(emu, api):
+    yoshida = SEED_USERS["yoshida"]  # suspended in the seed
+    response = api.post(f"/users/{yoshida.user_id}/suspend")
+    assert response.status_code == 400
+    assert response.json() == {"code": "INVALID_PARAMETER", "description": "only members in use can be suspended"}
+    assert api.get(f"/users/{yoshida.user_id}").json()["isSuspended"] is True
+    # One the API itself suspended: the second suspend is refused the same way.
+    assert api.post(f"/users/{TANAKA.user_id}/suspend").status_code == 204
+    assert api.post(f"/users/{TANAKA.user_id}/suspend").status_code == 400
+
+
+def test_suspend_of_a_member_not_started_yet_is_400(emu, api):
+    state = emu.app.extensions["emulator"]
+    with state.lock:
+        state.directory.find(TANAKA.user_id)["isAwaiting"] = True
+    response = api.post(f"/users/{TANAKA.user_id}/suspend")
+    assert response.status_code == 400 and response.json()["code"] == "INVALID_PARAMETER"
+    assert api.get(f"/users/{TANAKA.user_id}").json()["isSuspended"] is False
+
+
+def test_super_admin_suspend_has_the_documented_error_body(api):
+    response = api.post(f"/users/{SUPER_ADMIN.user_id}/suspend")
+    assert response.status_code == 400
+    assert set(response.json()) == {"code", "description"} and "super administrator" in response.json()["description"]
+
+
 def test_suspend_unknown_user_is_404(api):
     assert api.post("/users/nobody/suspend").status_code == 404
 

@@ -50,6 +50,17 @@ def test_feedback_is_stored_and_listed_for_admins(stack, employee, admin):
     assert "👎1" in listing and vote.entry_id in listing
 
 
+def test_one_member_counts_once_per_entry(stack, employee, admin):
+    reply = employee.say("休日に返信しないとだめ？")[0]
+    for _ in range(5):
+        employee.press(reply, "👎")
+    employee.press(reply, "👍")  # a change of mind replaces the earlier vote
+    votes = rows(stack, records.faq_feedback)
+    assert [(v.user_id, v.vote) for v in votes] == [(SEED_USERS["suzuki"].user_id, "up")]
+    listing = message_text(admin.say("/feedback")[0])
+    assert "👎0" in listing and "👍1" in listing
+
+
 def test_out_of_scope_question_falls_back_honestly_and_is_listed(stack, employee, admin):
     reply = employee.say("明日の天気はどうですか")[0]
     text = message_text(reply)

@@ -1,8 +1,9 @@
 """SQL metacharacters, markup and format strings in every free-text field, through the emulator stack.
 
-What is typed is stored exactly as typed, shown to the administrators exactly as typed (plain text,
-not escaped, not interpreted), and changes nothing else: every table is still there and no account
-action is taken.
+What is typed is stored as typed (one line: no line breaks, no bidi or other control characters), shown
+to the administrators as plain text (not HTML-escaped, not interpreted) with LINE WORKS mention markup
+made inert (`<` and `>` as full-width ＜ ＞, so `<m userId="all">` mentions no one), and changes nothing
+else: every table is still there and no account action is taken.
 """
 from __future__ import annotations
 
@@ -47,14 +48,20 @@ def account_calls(stack) -> list:
     return [c for c in stack.emulator.calls() if c["path"].rsplit("/", 1)[-1] in ACCOUNT_OPS]
 
 
-def file_typed_report(employee: Talk, device: str, when_where: str, notes: str) -> list[dict]:
+def shown(text: str) -> str:
+    """How a typed value reads in a message from the bot: angle brackets full-width, nothing else changed."""
+    return text.replace("<", "＜").replace(">", "＞")
+
+
+def file_typed_report(employee: Talk, device: str, when_where: str, notes: str,
+                      shown_notes: str | None = None) -> list[dict]:
     """The report conversation with the device typed (not chosen), and every answer free text."""
     employee.say("紛失報告", expect=2)
     employee.say(device)  # -> when and where?
     lock_q = employee.say(when_where)
     employee.press(lock_q[-1], "設定していた")
     summary = employee.say(notes)
-    assert notes in message_text(summary[-1])  # the summary shows it back, verbatim
+    assert (shown_notes or shown(notes)) in message_text(summary[-1])  # the summary shows it back
     return employee.press(summary[-1], "この内容で報告する")
 
 
@@ -81,8 +88,9 @@ def check_report_fields_are_stored_and_shown_verbatim(stack, employee):
         notice = message_text(notices[number - 1]["content"])
         assert f"R-{number:04d}" in notice
         for value in fields.values():
-            assert value in notice
-        assert "&lt;" not in notice.replace(fields["notes"], "")  # not HTML-escaped for a chat message
+            assert shown(value) in notice
+        assert "<" not in notice and ">" not in notice
+        assert "&lt;" not in notice.replace(shown(fields["notes"]), "")  # not HTML-escaped for a chat message
 
     assert table_names(stack) == tables_before
     stored = counts(stack.runtime.store)
@@ -99,12 +107,15 @@ def check_admin_command_arguments_are_data_not_code(stack, employee):
     tables_before = table_names(stack)
     reports_before = all_rows(stack, records.reports)
 
-    # A target that is no one: told so with the argument shown as typed; nothing queued, no account call.
+    # A target that cannot be a user id or an email: refused with the argument shown as typed, before
+    # any directory call; nothing queued, no account call.
     reply = message_text(admin_room.say("/lockout '; DROP TABLE users; --")[0])
-    assert "「';」" in reply and "見つかりませんでした" in reply
+    assert "「';」" in reply and "読み取れませんでした" in reply
     audit = all_rows(stack, records.audit_log)[-1]
     assert (audit.actor_id, audit.action, audit.target, audit.result) == (
-        ADMIN.user_id, "lockout_requested", "';", "target not resolved")
+        ADMIN.user_id, "lockout_requested", "';", "invalid target")
+    looked_up = [c["path"] for c in stack.emulator.calls() if c["path"].startswith("/v1.0/users")]
+    assert looked_up and all(p == f"/v1.0/users/{TANAKA.user_id}" for p in looked_up)  # the reporter only
 
     # A report number with a tautology: not found, and no report's details leak.
     reply = message_text(admin_room.say("/report R-0001' OR '1'='1")[0])
@@ -122,10 +133,10 @@ def check_admin_command_arguments_are_data_not_code(stack, employee):
     report = all_rows(stack, records.reports)[0]
     assert (report.status, report.closed_by, report.close_note) == ("resolved", ADMIN.user_id, "<script>")
     told = message_text(employee.wait_new(before_employee)[0])
-    assert told.endswith("<script>")
+    assert told.endswith("＜script＞")
     detail = message_text(admin_room.say("/report R-0001")[0])
     for value in fields.values():
-        assert value in detail
+        assert shown(value) in detail
 
     assert table_names(stack) == tables_before
     assert all_rows(stack, records.reports)[1:] == reports_before[1:]  # the others untouched
@@ -148,7 +159,7 @@ def test_markup_in_notes_renders_as_text_in_the_chat_page(browser, keypair, sqli
             page.click("#admin-tab")
             notice = page.wait_for_selector(".msg.bot >> text=紛失報告 R-0001")
             text = notice.inner_text()
-            assert payload in text and "<b>太字</b>" in text and "<i>駅</i>" in text
+            assert shown(payload) in text and "＜b＞太字＜/b＞" in text and "＜i＞駅＜/i＞" in text
             assert page.locator("#messages img").count() == 0
             assert page.locator("#messages b, #messages i").count() == 0
             page.wait_for_timeout(300)  # an onerror handler would have run by now

@@ -96,14 +96,19 @@ def test_unknown_user_is_reported_not_pretended(stack, admin_room):
     assert account_calls(stack) == []
 
 
-def test_super_administrator_cannot_be_suspended_and_the_admin_is_told(stack, admin_room):
-    confirm = lockout(admin_room, SUPER_ADMIN.email)
-    replies = admin_room.press(confirm, "実行", expect=2)
-    result = message_text(replies[-1])
-    assert "強制ログアウト: 完了" in result
-    assert "アカウント一時停止: 失敗" in result and "最高管理者" in result
-    assert account_calls(stack) == [("force-logout", 202), ("suspend", 400)]
-    assert rows(stack, records.audit_log)[-1].result == "force_logout=ok, suspend=400"
+def test_line_works_administrators_are_left_to_the_admin_console(stack, admin_room):
+    # The super administrator (and any LINE WORKS administrator, isAdministrator in the directory):
+    # no confirmation, no account call, a pointer to the admin console.
+    for command in (f"/lockout {SUPER_ADMIN.email}", f"/logout {SUPER_ADMIN.user_id}", f"/unlock {SUPER_ADMIN.email}"):
+        reply = admin_room.say(command)[0]
+        assert "LINE WORKS の管理者" in message_text(reply) and "管理者画面" in message_text(reply)
+        assert not reply.get("actions")
+    assert account_calls(stack) == []
+    assert rows(stack, records.confirmations) == [] and rows(stack, records.account_actions) == []
+    audit = rows(stack, records.audit_log)
+    assert [(a.action, a.target, a.result) for a in audit] == [
+        (f"{kind}_requested", SUPER_ADMIN.user_id, "refused: LINE WORKS administrator")
+        for kind in ("lockout", "logout", "unlock")]
 
 
 def test_404_during_the_action_is_told_and_suspend_is_not_attempted(stack, admin_room):
@@ -176,6 +181,19 @@ def test_reports_report_resolve_and_audit_commands(stack, employee, admin_room):
     assert "report_resolved" in audit
     assert "/lockout" in message_text(admin_room.say("/help")[0])
     assert "見つかりませんでした" in message_text(admin_room.say("/report R-0099")[0])
+
+
+def test_refused_attempts_do_not_push_what_was_done_out_of_the_audit(stack, employee, admin_room):
+    file_report(employee)
+    admin_room.say("/resolve R-0001 端末は交番で保管")
+    for _ in range(15):  # an employee tries admin commands over and over
+        employee.say(f"/lockout {TANAKA.email}")
+    audit = message_text(admin_room.say("/audit 3")[0])
+    assert "report_resolved" in audit  # still listed
+    assert "断った操作が15件" in audit and f"{TANAKA.user_id} 15件" in audit
+    refused = [r for r in rows(stack, records.audit_log)
+               if r.actor_id == TANAKA.user_id and r.action == "refused:lockout"]
+    assert len(refused) == 15  # every attempt is kept in the log
 
 
 def test_admin_listed_by_email_is_recognised_through_the_directory(stack):

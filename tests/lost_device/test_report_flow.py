@@ -2,6 +2,7 @@
 import time
 
 from bot import records
+from bot.store import outbox
 from emulator.directory import ADMIN_CHANNEL_ID
 from tests.lost_device.conftest import TANAKA, file_report, rows
 from tests.stack import running_stack
@@ -128,3 +129,87 @@ def test_wallet_is_not_a_device(stack, employee):
     reply = employee.say("財布を落としました")
     assert not any("報告しますか" in message_text(m) for m in reply)  # no report flow for a wallet
     assert rows(stack, records.conversations) == []
+
+
+# -- "found" is read strictly, and only in the 1:1 talk ----------------------------------------------
+
+TEAM_ROOM = "team-room-found"
+
+
+def admin_room_outbox(stack) -> list:
+    return [row for row in rows(stack, outbox) if row.recipient_id == ADMIN_CHANNEL_ID]
+
+
+def audit_actions(stack) -> list[str]:
+    return [a.action for a in rows(stack, records.audit_log)]
+
+
+def test_a_negated_found_in_an_answer_is_taken_as_the_answer(stack, employee):
+    """「駅で落とした、未発見」 answers "when and where"; it does not cancel the report as found."""
+    done, summary, _ = file_report(employee, where="駅で落とした、未発見", notes="まだ見つかっていません。交番に届けました")
+    assert "R-0001" in message_text(done[0])
+    report = rows(stack, records.reports)[0]
+    assert (report.lost_when_where, report.notes, report.status) == (
+        "駅で落とした、未発見", "まだ見つかっていません。交番に届けました", "open")
+    wait_for_channel(stack, 1)
+
+    # Later, in the 1:1 talk: still not found, so the report stays open and the admins hear nothing.
+    for text in ("未発見です", "まだ見つからへん"):
+        assert employee.say(text)
+    assert rows(stack, records.reports)[0].status == "open"
+    assert "report_found" not in audit_actions(stack)
+    assert len(admin_room_outbox(stack)) == 1  # the new-report notice only
+
+
+def test_found_instead_of_an_answer_ends_the_report_conversation(stack, employee):
+    first = employee.say("スマホをなくしてしまいました", expect=2)
+    device_q = employee.press(first[-1], "報告する")
+    employee.press(device_q[-1], "私物スマートフォン")
+    reply = employee.say("あ、スマホ見つかりました！")
+    assert "取り消しました" in message_text(reply[0])
+    assert rows(stack, records.conversations) == [] and rows(stack, records.reports) == []
+
+
+def test_another_belonging_found_leaves_the_phone_report_open(stack, employee):
+    file_report(employee)
+    wait_for_channel(stack, 1)
+    reply = employee.say("財布見つかった！")
+    assert not any("R-0001" in message_text(m) for m in reply)
+    assert rows(stack, records.reports)[0].status == "open"
+    assert "report_found" not in audit_actions(stack)
+    assert len(admin_room_outbox(stack)) == 1
+
+
+def test_found_said_in_a_group_room_closes_nothing_and_shows_no_report(stack, employee):
+    file_report(employee)
+    wait_for_channel(stack, 1)
+    joined = stack.emulator.send_event({"type": "join", "source": {"channelId": TEAM_ROOM, "domainId": 10000001}})
+    assert joined["status"] == 200
+    room = Talk(stack.emulator, TANAKA.user_id, channel_id=TEAM_ROOM)
+    room.wait_new(0)  # the greeting
+    name = getattr(stack.runtime.settings, "bot_name", "ボット")  # a group room speaks to the bot by name
+
+    for text in (f"{name} 財布見つかった！", f"{name} スマホ見つかった！"):
+        said = [message_text(m) for m in room.say(text)]
+        assert not any("R-0001" in t or "停止" in t or "ロック" in t for t in said), said
+    assert "個別のトーク" in said[0]  # the phone: only a pointer to the 1:1 talk
+
+    assert rows(stack, records.reports)[0].status == "open"
+    assert "report_found" not in audit_actions(stack)
+    assert len(admin_room_outbox(stack)) == 1
+    group_rows = [row for row in rows(stack, outbox) if row.recipient_id == TEAM_ROOM]
+    assert not any("R-0001" in row.contents for row in group_rows)
+
+
+def test_a_member_files_at_most_three_reports_a_day(stack, employee, clock):
+    for _ in range(3):
+        file_report(employee)
+    notices_before = len(stack.emulator.bot_messages(channel_id=ADMIN_CHANNEL_ID))
+    refused, _, _ = file_report(employee)
+    assert "すでに3件" in message_text(refused[-1])
+    assert len(rows(stack, records.reports)) == 3
+    assert rows(stack, records.audit_log)[-1].action == "report_refused"
+    clock.advance(days=1, minutes=1)
+    file_report(employee)  # a day later: taken again, and the administrators are told
+    assert len(rows(stack, records.reports)) == 4
+    wait_for_channel(stack, notices_before + 1)

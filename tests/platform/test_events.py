@@ -32,6 +32,27 @@ def test_location():
     assert event.content == LocationContent("東京都渋谷区", 35.6, 139.7)
 
 
+@pytest.mark.parametrize("latitude", [int("9" * 400), 1e999, float("nan"), 91, "north", True])
+def test_a_location_out_of_range_is_malformed(latitude):
+    with pytest.raises(EventError, match="latitude"):
+        parse_event(message({"type": "location", "address": "x", "latitude": latitude, "longitude": 139.7}))
+
+
+def test_a_400_digit_latitude_gets_400_not_500(app, http):
+    from tests.platform.helpers import post_event, text_event
+
+    event = text_event()
+    event["content"] = {"type": "location", "address": "x", "latitude": int("9" * 400), "longitude": 1}
+    response = post_event(http, event)
+    assert response.status_code == 400 and "latitude" in response.get_json()["error"]
+
+
+def test_an_id_longer_than_any_column_is_malformed():
+    with pytest.raises(EventError, match="userId"):
+        parse_event(message({"type": "text", "text": "x"}, {"userId": "u" * 201, "domainId": 1}))
+    assert parse_event(message({"type": "text", "text": "x"}, {"userId": "u" * 200, "domainId": 1}))
+
+
 def test_sticker():
     assert parse_event(message({"type": "sticker", "packageId": "1", "stickerId": "2"})).content == \
         StickerContent("1", "2")

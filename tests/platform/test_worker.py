@@ -45,7 +45,7 @@ def test_signed_message_gets_a_reply_through_the_outbox(app):
 def test_reply_goes_to_the_channel_when_the_event_came_from_one(app):
     mock_token()
     responses.add(responses.POST, CHANNEL_MESSAGES, status=201)
-    post_event(app.test_client(), text_event("こんにちは", channel="ch-9"))
+    post_event(app.test_client(), text_event("ボット こんにちは", channel="ch-9"))  # addressed to the bot
     runtime(app).worker.run_until_idle()
     assert [c.request.url for c in responses.calls if "/messages" in c.request.url] == [CHANNEL_MESSAGES]
 

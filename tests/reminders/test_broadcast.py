@@ -4,6 +4,7 @@ from __future__ import annotations
 import threading
 from datetime import datetime
 
+import pytest
 from sqlalchemy import select
 
 from bot import reminder_records as rr
@@ -240,3 +241,25 @@ def test_two_clocks_writing_the_same_page_at_once_on_postgres(keypair, postgres_
 def make_real(runtime, book):
     from scheduler.broadcast import Broadcaster
     return Broadcaster(runtime.store, runtime.client, book, runtime.clock, 100000, senders=3)
+
+
+@pytest.mark.parametrize("flag", ["isSuspended", "isDeleted", "isPending", "isAwaiting"])
+def test_members_who_cannot_read_are_not_sent_to(flag):
+    from scheduler.broadcast import is_active
+
+    member = {"userId": "u1", "isSuspended": False, "isDeleted": False, "isPending": False, "isAwaiting": False}
+    assert is_active(member)
+    assert not is_active({**member, flag: True})
+
+
+def test_without_a_user_scope_the_directory_is_not_read_and_rooms_still_get_reminders(keypair, database_url, clock,
+                                                                                       book, fake_time):
+    """The Free plan offers no `user` scope: a reminder to everyone is not sent (and says why in the log),
+    one to given rooms still is."""
+    with emulated(keypair, database_url, clock, directory_size=10) as (emu, runtime):
+        assert request(runtime, book, "all-hands").outcome == "accepted"
+        assert request(runtime, book, "direct").outcome == "accepted"
+        run_to_end(make_broadcaster(runtime, book, fake_time, reads_members=False))
+        assert delivered(emu) == {("user", SEED_USERS["tanaka"].user_id): 1,
+                                  ("user", SEED_USERS["suzuki"].user_id): 1, ("channel", ADMIN_CHANNEL_ID): 1}
+        assert not [c for c in emu.calls() if c["method"] == "GET" and c["path"].endswith("/users")]

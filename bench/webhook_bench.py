@@ -401,15 +401,19 @@ def slow_clients(stack: Stack, held: int = 200, probes: int = 10) -> dict:
             body = json.dumps(event, ensure_ascii=False, separators=(",", ":")).encode()
             headers = {"Content-Type": "application/json", "X-WORKS-BotId": BOT_ID,
                        "X-WORKS-Signature": sign(stack.bot_secret, body)}
+            def sends() -> int:
+                return sum(member in c["path"] and "/messages" in c["path"] for c in stack.emulator_get("calls"))
+
+            before = sends()
             started = time.monotonic()
             status = requests.post(f"{stack.bot_url}/callback", data=body, headers=headers, timeout=30).status_code
             acknowledged.append((status, time.monotonic() - started))
             deadline = started + 30
             while time.monotonic() < deadline:
-                if any(member in c["path"] and "/messages" in c["path"] for c in stack.emulator_get("calls")):
+                if sends() > before:
                     answered.append(time.monotonic() - started)
                     break
-                time.sleep(0.05)
+                time.sleep(0.02)
     finally:
         for sock in sockets:
             sock.close()
@@ -494,6 +498,9 @@ def main(tmp: Path | None = None, drain_seconds: float = 60) -> dict:
             web_pgid = stack.processes["web"].pid
             ours_line = web_line(stack.web_port)
             print(f"[webhook] ours: {ours_line}", flush=True)
+            print("[webhook] slow clients: 200 half-sent requests held open (before the load, nothing queued)…",
+                  flush=True)
+            slow = slow_clients(stack)
             warmup = run_wrk(f"{stack.bot_url}/callback", warm, WARMUP_SECONDS, latency=False)
             time.sleep(0.5)  # the warm-up's requests in flight when wrk stopped
             cpu_before = group_cpu_seconds(web_pgid)
@@ -509,8 +516,6 @@ def main(tmp: Path | None = None, drain_seconds: float = 60) -> dict:
             calls = stack.emulator_get("calls")
             sends = [c for c in calls if "/messages" in c["path"]]
             refused = [c for c in sends if c["status"] >= 300]
-            print("[webhook] slow clients: 200 half-sent requests held open…", flush=True)
-            slow = slow_clients(stack)
             stack.stop("web")
 
             bare_line = bare_command(web_line(stack.web_port))

@@ -101,6 +101,22 @@ def build_routes() -> list[Route]:
 PERIODIC_TASKS = [lost_device.expire_idle]
 
 
+def look_ups_first(runtime: Runtime):
+    """The directory look-ups an event needs, made before its transaction; the handlers then run with
+    the directory offline (no API call inside a database transaction)."""
+    directory = runtime.services["directory"]
+
+    def read(fn):
+        with runtime.store.engine.connect() as conn:
+            return fn(conn)
+
+    def prepare(event):
+        directory.prepare([*admin.members_named(event, read, runtime.services["admins"]),
+                           *lost_device.members_named(event, read)])
+        return directory.offline()
+    return prepare
+
+
 def persistent_menu(texts):
     def register_persistent_menu(client) -> None:
         labels = [texts(f"persistent_menu.{key}") for key in ("faq", "lost", "hours", "help")]
@@ -118,8 +134,8 @@ def create_app(settings: Settings | None = None, *, clock=None, client=None, sta
             sys.exit(3)  # a configuration error: the process manager should not retry in a loop
     runtime = build_runtime(settings, clock=clock, client=client)
     runtime.services.update(build_services(runtime))
-    runtime.worker = Worker(runtime.store, runtime.client, Dispatcher(build_routes(), screen=rooms.addressed),
-                            runtime.context,
+    dispatcher = Dispatcher(build_routes(), screen=rooms.addressed, prepare=look_ups_first(runtime))
+    runtime.worker = Worker(runtime.store, runtime.client, dispatcher, runtime.context,
                             runtime.clock, error_reply=error_reply_from(runtime.texts), periodic=PERIODIC_TASKS,
                             startup_calls=[persistent_menu(runtime.texts)],
                             intake_flooded=runtime.store.intake_flooded)

@@ -9,12 +9,21 @@ member's state and LINE WORKS administrator flag defensively (`member_state`, `t
 """
 from __future__ import annotations
 
+import logging
 import re
 import threading
 import time
+from contextlib import contextmanager
+from typing import Iterable
 
 from bot.client import ApiError
 from bot.records import account_actions, confirmations
+
+log = logging.getLogger("bot.directory")
+
+# A look-up made while preparing an event counts as fresh for this long: the handler that asks for a
+# fresh answer inside the transaction gets it without calling the API again.
+PREPARED_SECONDS = 30.0
 
 # The longest member reference accepted: what the columns that keep a target can hold.
 USER_REF_MAX_LENGTH = min(account_actions.c.target_user_id.type.length,
@@ -69,28 +78,67 @@ def is_manager(user: dict) -> bool:
 
 
 class Directory:
+    """Handlers run inside a database transaction, where no API call may be made (on SQLite the write
+    lock would be held while it retries). So the worker first `prepare`s the members an event names
+    (the sender, a command's target), outside the transaction, then runs the handlers `offline`: there
+    a look-up is answered from what was prepared, or fails as the API did, and never calls it."""
+
     def __init__(self, client, ttl_seconds: float = 300.0, now=time.monotonic):
         self.client = client
         self.ttl = ttl_seconds
         self._now = now
         self._cache: dict[str, tuple[float, dict | None]] = {}
+        self._failed: dict[str, tuple[float, ApiError]] = {}
         self._lock = threading.Lock()
+        self._local = threading.local()
 
     def get_user(self, user_id_or_email: str, fresh: bool = False) -> dict | None:
         key = user_id_or_email.strip().lower()
         with self._lock:
-            hit = self._cache.get(key)
-        if hit and not fresh and self._now() - hit[0] < self.ttl:
+            hit, failed = self._cache.get(key), self._failed.get(key)
+        max_age = PREPARED_SECONDS if fresh else self.ttl
+        if hit and self._now() - hit[0] < max_age:
             return hit[1]
+        if getattr(self._local, "offline", False):
+            return self._offline_answer(key, hit, failed)
         try:
             user = self.client.get_user(user_id_or_email.strip())
         except ApiError as exc:
-            if exc.status == 404:
-                user = None
-            else:
+            if exc.status != 404:
+                with self._lock:
+                    self._failed[key] = (self._now(), exc)
                 raise
+            user = None
         with self._lock:
+            self._failed.pop(key, None)
             self._cache[key] = (self._now(), user)
             if user:
                 self._cache[str(user.get("userId", "")).lower()] = (self._now(), user)
         return user
+
+    def _offline_answer(self, key: str, hit, failed) -> dict | None:
+        if failed and self._now() - failed[0] < PREPARED_SECONDS:
+            raise failed[1]
+        if hit:
+            return hit[1]  # older than asked for; the API is not called inside a transaction
+        log.warning("a member was looked up inside a transaction without being prepared; answered as unavailable")
+        raise ApiError("get-user", None, "NOT_PREPARED", "looked up inside a database transaction")
+
+    def prepare(self, refs: Iterable[tuple[str | None, bool]]) -> None:
+        """Look these (member, fresh) up now, before a transaction; a failure is kept for the handler."""
+        for ref, fresh in refs:
+            if not ref or not ref.strip():
+                continue
+            try:
+                self.get_user(ref, fresh=fresh)
+            except ApiError:
+                pass  # kept in _failed: the handler that asks gets the same error
+
+    @contextmanager
+    def offline(self):
+        """Within the block, this thread's look-ups never call the API."""
+        self._local.offline = True
+        try:
+            yield
+        finally:
+            self._local.offline = False

@@ -6,6 +6,7 @@ next route try. Order (see bot/app.py): admin commands, active conversation, flo
 """
 from __future__ import annotations
 
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Callable, Sequence
@@ -41,15 +42,23 @@ class Route:
 
 
 Screen = Callable[[Event, Context], "Event | None"]
+Prepare = Callable[[Event], AbstractContextManager]
 
 
 class Dispatcher:
     """`screen` sees every event first: it returns the event to route (possibly reworded), or None for
-    an event that is not for the bot (a group room's chatter), which gets no reply."""
+    an event that is not for the bot (a group room's chatter), which gets no reply.
 
-    def __init__(self, routes: Sequence[Route], screen: Screen | None = None):
+    `prepare` runs before the transaction the handlers run in: it makes the API calls an event needs
+    (directory look-ups) and returns the context the handlers then run in (where no API is called)."""
+
+    def __init__(self, routes: Sequence[Route], screen: Screen | None = None, prepare: Prepare | None = None):
         self.routes = list(routes)
         self.screen = screen
+        self.prepare = prepare
+
+    def prepared(self, event: Event) -> AbstractContextManager:
+        return self.prepare(event) if self.prepare is not None else nullcontext()
 
     def dispatch(self, event: Event, ctx: Context) -> tuple[str, list[Reply]]:
         if self.screen is not None:

@@ -307,7 +307,7 @@ class Worker:
             return
         origin = f"inbox:{row.id}"
         try:
-            with self.store.transaction() as tx:
+            with self.dispatcher.prepared(event), self.store.transaction() as tx:
                 ctx = self.make_context(tx)
                 route, replies = self.dispatcher.dispatch(event, ctx)
                 self.store.enqueue(tx, to_outgoing(replies, reply_target(event), origin))

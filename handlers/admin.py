@@ -91,6 +91,34 @@ def parse_command(event) -> tuple[str, list[str]] | None:
     return None
 
 
+def members_named(event, read, policy: "AdminPolicy") -> list[tuple[str, bool]]:
+    """(member, fresh) pairs this module's handlers will look up for the event (the sender of a
+    command is looked up here by the policy itself, when it needs to): for an administrator, the target of /lockout,
+    /logout or /unlock or of a report's lockout button (fresh: its state decides); the target and the
+    requester of a finished account action. Called outside the transaction: `read(fn)` runs
+    fn(connection) in a short read-only one, and the policy may look the sender up."""
+    if isinstance(event, InternalEvent) and event.type == "account_action_done":
+        action = read(lambda conn: records.get_account_action(conn, int(event.payload.get("actionId", 0))))
+        return [(action.target_user_id, False), (action.requested_by, False)] if action else []
+    command = parse_command(event)
+    if command is None:
+        return []
+    name, args = command
+    named: list[tuple[str, bool]] = []
+    try:  # looks the sender up when the policy needs to (admins listed by email, or from the directory)
+        if not policy.is_admin(event.source.user_id):
+            return named  # nobody else is looked up for someone who may not act
+    except ApiError:
+        return named
+    if name in STEPS and args and not user_ref_problem(args[0]):
+        named.append((args[0], True))
+    if name == "@lockout" and args:
+        report_id = records.parse_report_number(args[0])
+        report = read(lambda conn: records.get_report(conn, report_id)) if report_id else None
+        named += [(report.reporter_id, True)] if report else []
+    return named
+
+
 def handle(event, ctx):
     command = parse_command(event)
     if command is None:

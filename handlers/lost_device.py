@@ -212,6 +212,15 @@ def _reporter_name(ctx, user_id: str) -> str | None:
         return None
 
 
+def members_named(event, read) -> list[tuple[str, bool]]:
+    """The reporter, when this event may file their report (their name goes into it)."""
+    user_id = event.source.user_id
+    if not user_id or not isinstance(event, (MessageEvent, PostbackEvent)):
+        return []
+    conversation = read(lambda conn: records.get_conversation(conn, user_id))
+    return [(user_id, False)] if conversation and conversation.step == "confirm" else []
+
+
 def _submit(event, ctx, state: dict) -> list[Reply]:
     user_id = event.source.user_id
     # Each report alerts every administrator and must be delivered: one member cannot file without end.

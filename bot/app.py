@@ -1,70 +1,24 @@
-"""Composition root of the web process: create_app() wires settings, storage, the one client, the
-handlers and the worker together. The Procfile's web line serves `bot.app:create_app()`.
+"""Composition root of the web process: create_app() wires the runtime (bot/runtime.py: settings,
+storage, the one client), the handlers and the worker together. The Procfile's web line serves
+`bot.app:create_app`.
 """
 from __future__ import annotations
 
 import logging
 import sys
-from dataclasses import dataclass, field
 
 from flask import Flask, jsonify
 
-from bot.client import Credentials, LineWorksClient
-from bot.clock import SystemClock
-from bot.dispatcher import Context, Dispatcher, Route
-from bot.migrate import upgrade
-from bot.intake_journal import IntakeJournal
-from bot.store import Store, journal_directory, make_engine
+from bot.directory import Directory
+from bot.dispatcher import Dispatcher, Route
+from bot.runtime import Runtime, build_runtime, configure_logging  # noqa: F401  (re-exported)
 from bot.webhook import MAX_BODY_BYTES, blueprint
 from bot.worker import Worker, error_reply_from
 from config.settings import Settings, SettingsError, load_settings
-from config.texts import Texts, load_texts
-from bot.directory import Directory
 from handlers import admin, fallback, faq_chat, lost_device, reminders, rooms
 from scheduler.service import build_reminder_service
-from bot.private_files import keep_private
 
 log = logging.getLogger("bot.app")
-
-
-def configure_logging() -> None:
-    root = logging.getLogger()
-    if not root.handlers:
-        logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
-
-
-@dataclass
-class Runtime:
-    """Everything built once per process and shared by the web app, the worker and the scheduler."""
-
-    settings: Settings
-    clock: object
-    store: Store
-    client: LineWorksClient
-    texts: Texts
-    services: dict = field(default_factory=dict)
-    worker: Worker | None = None
-
-    def context(self, tx) -> Context:
-        return Context(now=self.clock.now().astimezone(self.settings.tz), settings=self.settings, tx=tx,
-                       texts=self.texts, services=self.services)
-
-    def wake_worker(self) -> None:
-        if self.worker:
-            self.worker.wake()
-
-
-def build_runtime(settings: Settings, clock=None, client=None) -> Runtime:
-    keep_private(settings.database_url)
-    clock = clock or SystemClock()
-    engine = make_engine(settings.database_url)
-    if engine.dialect.name == "sqlite":
-        upgrade(settings.database_url)  # the zero-set-up default; PostgreSQL migrates in `release:`
-    journal_dir = journal_directory(settings.database_url)
-    store = Store(engine, clock, journal=IntakeJournal(journal_dir) if journal_dir else None)
-    client = client or LineWorksClient(Credentials.from_settings(settings))
-    texts = load_texts(settings.config_dir / "messages.yaml")
-    return Runtime(settings=settings, clock=clock, store=store, client=client, texts=texts)
 
 
 def build_services(runtime: Runtime) -> dict:

@@ -25,7 +25,7 @@ from apscheduler.schedulers.blocking import BlockingScheduler
 
 from bot import records
 from bot import reminder_records as rr
-from bot.app import build_runtime, configure_logging
+from bot.runtime import build_runtime, configure_logging
 from bot.clock import SystemClock
 from config.settings import SettingsError, load_settings
 from scheduler.broadcast import Audience, Broadcaster

@@ -39,9 +39,11 @@ def test_employee_asks_reads_the_answer_and_presses_a_quick_reply(browser, keypa
         assert "標準" in last or "画質" in last, (chip_label, last)
 
         # What the person typed is shown as text, never run as markup.
+        bot_messages_before = page.locator(".msg.bot").count()
         page.fill("#input", "<img src=x onerror=\"document.title='pwned'\">")
         page.click("#send")
         page.wait_for_selector(".msg.user >> text=<img src=x")
+        page.wait_for_function(f"document.querySelectorAll('.msg.bot').length > {bot_messages_before}")
         assert page.title() != "pwned"
         assert page.locator(".msg img").count() == 0
 

@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 import pytest
 import yaml
 
-from bot.app import build_runtime
+from bot.runtime import build_runtime
 from bot.client import Credentials, LineWorksClient
 from config.settings import load_settings
 from emulator.directory import ADMIN_CHANNEL_ID, SEED_USERS, synthetic_user_id

@@ -1,0 +1,60 @@
+"""What every process of the bot builds once: settings, storage, the one API client, texts.
+
+The web process (bot/app.py) adds the handlers and the worker; the clock process (scheduler/) uses it
+as it is, without Flask or the handlers.
+"""
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+
+from bot.client import Credentials, LineWorksClient
+from bot.clock import SystemClock
+from bot.dispatcher import Context
+from bot.intake_journal import IntakeJournal
+from bot.migrate import upgrade
+from bot.private_files import keep_private
+from bot.store import Store, journal_directory, make_engine
+from bot.worker import Worker
+from config.settings import Settings
+from config.texts import Texts, load_texts
+
+
+def configure_logging() -> None:
+    root = logging.getLogger()
+    if not root.handlers:
+        logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+
+
+@dataclass
+class Runtime:
+    """Everything built once per process and shared by the web app, the worker and the scheduler."""
+
+    settings: Settings
+    clock: object
+    store: Store
+    client: LineWorksClient
+    texts: Texts
+    services: dict = field(default_factory=dict)
+    worker: Worker | None = None
+
+    def context(self, tx) -> Context:
+        return Context(now=self.clock.now().astimezone(self.settings.tz), settings=self.settings, tx=tx,
+                       texts=self.texts, services=self.services)
+
+    def wake_worker(self) -> None:
+        if self.worker:
+            self.worker.wake()
+
+
+def build_runtime(settings: Settings, clock=None, client=None) -> Runtime:
+    keep_private(settings.database_url)
+    clock = clock or SystemClock()
+    engine = make_engine(settings.database_url)
+    if engine.dialect.name == "sqlite":
+        upgrade(settings.database_url)  # the zero-set-up default; PostgreSQL migrates in `release:`
+    journal_dir = journal_directory(settings.database_url)
+    store = Store(engine, clock, journal=IntakeJournal(journal_dir) if journal_dir else None)
+    client = client or LineWorksClient(Credentials.from_settings(settings))
+    texts = load_texts(settings.config_dir / "messages.yaml")
+    return Runtime(settings=settings, clock=clock, store=store, client=client, texts=texts)

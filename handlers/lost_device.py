@@ -196,7 +196,7 @@ def handle_conversation(event, ctx):
         _save(ctx, user_id, "confirm", state)
         return [Reply(_summary(ctx, state))]
     if step == "confirm":
-        if data == "lost:submit" or normalise(text) in {"この内容で報告する", "報告する", "はい", "送信"}:
+        if _submits(text, data):
             records.end_conversation(ctx.tx, user_id)
             return _submit(event, ctx, state)
         return [Reply(Text(ctx.texts("lost_device.not_understood"))), Reply(_summary(ctx, state))]
@@ -212,10 +212,19 @@ def _reporter_name(ctx, user_id: str) -> str | None:
         return None
 
 
+SUBMIT_WORDS = {"この内容で報告する", "報告する", "はい", "送信"}
+
+
+def _submits(text: str, data: str | None) -> bool:
+    """The answer that files the report at the last step (the button, or the words typed)."""
+    return data == "lost:submit" or normalise(text) in SUBMIT_WORDS
+
+
 def members_named(event, read) -> list[tuple[str, bool]]:
-    """The reporter, when this event may file their report (their name goes into it)."""
+    """The reporter, when this event may file their report (their name goes into it). Only an event
+    that could file it reads the conversation: not every message."""
     user_id = event.source.user_id
-    if not user_id or not isinstance(event, (MessageEvent, PostbackEvent)):
+    if not user_id or not isinstance(event, (MessageEvent, PostbackEvent)) or not _submits(*_said(event)):
         return []
     conversation = read(lambda conn: records.get_conversation(conn, user_id))
     return [(user_id, False)] if conversation and conversation.step == "confirm" else []

@@ -82,8 +82,7 @@ def child(args) -> int:
     started = time.monotonic()
     with runtime.store.transaction() as tx:
         result = ReminderService(book).request_send(tx, "bench", runtime.clock.now(), "bench")
-    broadcaster = Broadcaster(runtime.store, runtime.client, book, runtime.clock, args.bot_rate,
-                              progress_seconds=10)
+    broadcaster = Broadcaster(runtime.store, runtime.client, book, args.bot_rate)
     broadcaster.run_until_done(result.broadcast_id, poll_seconds=0.2)
     elapsed = time.monotonic() - started
     peak_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss

@@ -13,7 +13,7 @@ from bot.directory import Directory
 from bot.dispatcher import Dispatcher, Route
 from bot.runtime import Runtime, build_runtime, configure_logging  # noqa: F401  (re-exported)
 from bot.webhook import MAX_BODY_BYTES, blueprint
-from bot.worker import Worker, error_reply_from
+from bot.worker import error_reply_from, web_worker
 from config.settings import Settings, SettingsError, load_settings
 from handlers import admin, fallback, faq_chat, lost_device, reminders, rooms
 from scheduler.service import build_reminder_service
@@ -89,10 +89,9 @@ def create_app(settings: Settings | None = None, *, clock=None, client=None, sta
     runtime = build_runtime(settings, clock=clock, client=client)
     runtime.services.update(build_services(runtime))
     dispatcher = Dispatcher(build_routes(), screen=rooms.addressed, prepare=look_ups_first(runtime))
-    runtime.worker = Worker(runtime.store, runtime.client, dispatcher, runtime.context,
-                            runtime.clock, error_reply=error_reply_from(runtime.texts), periodic=PERIODIC_TASKS,
-                            startup_calls=[persistent_menu(runtime.texts)],
-                            intake_flooded=runtime.store.intake_flooded)
+    runtime.worker = web_worker(runtime.store, runtime.client, dispatcher, runtime.context,
+                                error_reply=error_reply_from(runtime.texts), periodic=PERIODIC_TASKS,
+                                startup_calls=[persistent_menu(runtime.texts)])
 
     app = Flask(__name__)
     app.config["MAX_CONTENT_LENGTH"] = MAX_BODY_BYTES

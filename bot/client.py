@@ -23,25 +23,13 @@ import jwt
 import requests
 from urllib3.exceptions import NewConnectionError
 
+from bot.errors import ApiError
+from bot.retry import IN_PROCESS
+
 log = logging.getLogger("bot.client")
 
 JWT_LIFETIME = 3600
 TOKEN_GRANT = "urn:ietf:params:oauth:grant-type:jwt-bearer"
-
-
-class ApiError(Exception):
-    def __init__(self, operation: str, status: int | None, code: str, description: str = "",
-                 retryable: bool = False, retry_after: float | None = None, maybe_done: bool = False):
-        self.operation = operation
-        self.status = status
-        self.code = code
-        self.description = description
-        self.retryable = retryable
-        self.retry_after = retry_after
-        # No response, but the request may have reached LINE WORKS and taken effect (a read timeout,
-        # a connection dropped after sending): repeating it may do it twice.
-        self.maybe_done = maybe_done
-        super().__init__(f"{operation}: {status or 'no response'} {code} {description}".strip())
 
 
 @dataclass(frozen=True)
@@ -103,6 +91,18 @@ def _reset_seconds(response: requests.Response) -> float | None:
         return max(0.0, float(raw)) if raw is not None else None
     except ValueError:
         return None
+
+
+def _response_error(operation: str, response: requests.Response) -> ApiError:
+    """The error of a 4xx/5xx response. 429 and 5xx are worth retrying; a 429 carries LINE WORKS'
+    `rateLimit-reset` as `retry_after` (at least half a second)."""
+    code, description = _error_fields(response)
+    status = response.status_code
+    if status == 429:
+        reset = _reset_seconds(response)
+        return ApiError(operation, status, code, description, retryable=True,
+                        retry_after=None if reset is None else max(reset, 0.5))
+    return ApiError(operation, status, code, description, retryable=status >= 500)
 
 
 class LineWorksClient:
@@ -180,42 +180,41 @@ class LineWorksClient:
         refreshed = False
         while True:
             token = self.access_token()
-            headers = {"Authorization": f"Bearer {token}"}
-            started = time.monotonic()
-            try:
-                response = self.session.request(method, url, json=json, params=params, headers=headers,
-                                                timeout=self.timeout, allow_redirects=False)
-            except requests.RequestException as exc:
-                elapsed = (time.monotonic() - started) * 1000
-                log.warning("api %s %s -> %s after %dms", method, operation, type(exc).__name__, elapsed)
-                error = ApiError(operation, None, "TIMEOUT" if isinstance(exc, requests.Timeout) else "NETWORK",
-                                 type(exc).__name__, retryable=True, maybe_done=_may_have_arrived(exc))
-                wait = min(2.0 ** attempt, 30.0)
-            else:
-                elapsed = (time.monotonic() - started) * 1000
-                log.info("api %s %s -> %s in %dms remaining=%s", method, operation, response.status_code, elapsed,
-                         response.headers.get("rateLimit-remaining", "-"))
+            response, error = self._send(operation, method, url, token, json=json, params=params)
+            if response is not None:
                 if response.status_code == 401 and not refreshed:
                     refreshed = True
                     self.invalidate_token(token)
                     continue
                 if response.status_code < 400:
                     return response
-                code, description = _error_fields(response)
-                if response.status_code == 429:
-                    wait = _reset_seconds(response)
-                    wait = min(2.0 ** attempt, 30.0) if wait is None else max(wait, 0.5)
-                elif response.status_code >= 500:
-                    wait = min(2.0 ** attempt, 30.0)
-                else:
-                    raise ApiError(operation, response.status_code, code, description)
-                error = ApiError(operation, response.status_code, code, description, retryable=True)
+                error = _response_error(operation, response)
+                if not error.retryable:
+                    raise error
             attempt += 1
+            wait = IN_PROCESS.seconds(attempt) if error.retry_after is None else error.retry_after
             if attempt >= self.max_attempts or waited + wait > budget:
                 error.retry_after = wait
                 raise error
             self._sleep(wait)
             waited += wait
+
+    def _send(self, operation: str, method: str, url: str, token: str, **kwargs
+              ) -> tuple[requests.Response | None, ApiError | None]:
+        """One HTTP request and its log line: the response, or the error when none came."""
+        started = time.monotonic()
+        try:
+            response = self.session.request(method, url, headers={"Authorization": f"Bearer {token}"},
+                                            timeout=self.timeout, allow_redirects=False, **kwargs)
+        except requests.RequestException as exc:
+            elapsed = (time.monotonic() - started) * 1000
+            log.warning("api %s %s -> %s after %dms", method, operation, type(exc).__name__, elapsed)
+            return None, ApiError(operation, None, "TIMEOUT" if isinstance(exc, requests.Timeout) else "NETWORK",
+                                  type(exc).__name__, retryable=True, maybe_done=_may_have_arrived(exc))
+        elapsed = (time.monotonic() - started) * 1000
+        log.info("api %s %s -> %s in %dms remaining=%s", method, operation, response.status_code, elapsed,
+                 response.headers.get("rateLimit-remaining", "-"))
+        return response, None
 
     # -- bot messages ---------------------------------------------------------------------------
 

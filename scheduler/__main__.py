@@ -111,7 +111,7 @@ def cmd_send(book, runtime, reminder, now, out) -> int:
         return 2
     print(f"{reminder.id}: occurrence {result.occurrence} {result.outcome}; sending at most "
           f"{runtime.settings.send_rate_per_min} messages/min ...", file=out)
-    broadcaster = Broadcaster(runtime.store, runtime.client, book, runtime.clock, runtime.settings.send_rate_per_min,
+    broadcaster = Broadcaster(runtime.store, runtime.client, book, runtime.settings.send_rate_per_min,
                               reads_members=runtime.settings.reads_members)
     stop = threading.Event()
     try:
@@ -171,7 +171,7 @@ def purge_old_data(runtime) -> None:
 
 def run_clock(book, runtime) -> int:
     settings = runtime.settings
-    broadcaster = Broadcaster(runtime.store, runtime.client, book, runtime.clock, settings.send_rate_per_min,
+    broadcaster = Broadcaster(runtime.store, runtime.client, book, settings.send_rate_per_min,
                               reads_members=settings.reads_members)
     scheduler = BlockingScheduler(timezone=settings.tz, job_defaults={
         "coalesce": True, "max_instances": 1, "misfire_grace_time": book.policy.misfire_grace_minutes * 60})

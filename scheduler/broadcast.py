@@ -29,7 +29,7 @@ from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from bot import reminder_records as rr
 from bot.client import ApiError
 from bot.store import OutgoingMessage, Store, as_aware
-from bot.worker import PRIORITY_BROADCAST, PRIORITY_NOTICE, Worker
+from bot.outbox import PRIORITY_BROADCAST, PRIORITY_NOTICE, OutboxSender
 from bot.owners import lease_owner
 from scheduler.config import Reminder, ReminderBook
 from scheduler.service import ReminderService
@@ -207,25 +207,25 @@ class _RateLimitAware:
 
 
 class Broadcaster:
-    def __init__(self, store: Store, client, book: ReminderBook, clock, rate_per_min: int, owner: str | None = None,
-                 monotonic: Callable[[], float] = time.monotonic, sleep: Callable[[float], None] = time.sleep,
-                 senders: int | None = None, lease_seconds: float = 120.0, progress_seconds: float = 10.0,
-                 reads_members: bool = True):
+    lease_seconds = 120.0
+    progress_seconds = 10.0  # how often a running broadcast logs and records its progress
+
+    def __init__(self, store: Store, client, book: ReminderBook, rate_per_min: int, reads_members: bool = True,
+                 owner: str | None = None, timer=time, senders: int | None = None):
+        """`timer` gives `monotonic()` and `sleep(seconds)` for pacing (the time module; a fake in tests)."""
         self.store = store
         self.book = book
-        self.clock = clock
+        self.clock = store.clock
         self.owner = owner or lease_owner("clock")
-        self.monotonic = monotonic
-        self.sleep = sleep
-        self.lease_seconds = lease_seconds
-        self.progress_seconds = progress_seconds
-        self.pacer = Pacer(store, rate_per_min, monotonic, sleep)
+        self.monotonic = timer.monotonic
+        self.sleep = timer.sleep
+        self.pacer = Pacer(store, rate_per_min, timer.monotonic, timer.sleep)
         self.audience = Audience(client, store, reads_members)
         # send_wait_seconds=0: a 429 or 5xx goes straight back to the outbox's durable retry.
         # resend_maybe_delivered=False: a send with no response (read timeout, dropped connection) may
         # have reached LINE WORKS; sending it again could deliver it twice, so it is recorded instead.
-        self.worker = Worker(store, _RateLimitAware(client, self.pacer.rate_limited), None, None, clock,
-                             owner=self.owner, send_wait_seconds=0, resend_maybe_delivered=False)
+        self.sender = OutboxSender(store, _RateLimitAware(client, self.pacer.rate_limited), self.owner,
+                                   send_wait_seconds=0, resend_maybe_delivered=False)
         # Rows are claimed a couple of seconds' worth at a time, just before they are sent.
         self.batch = max(1, min(100, math.ceil(rate_per_min / 60 * 2)))
         self.senders = senders or max(1, min(8, math.ceil(rate_per_min / 60 / 15)))
@@ -365,7 +365,7 @@ class Broadcaster:
         if row is None:
             self.pacer.refund()
             return None
-        result = self.worker.send_row(row)
+        result = self.sender.send_row(row)
         if result == "expired":
             self.pacer.refund()
         return result

@@ -28,7 +28,7 @@ ACCOUNT_OPS = ("force-logout", "suspend", "unsuspend")
 @pytest.fixture
 def stack(keypair, sqlite_url, clock):
     with running_stack(keypair, sqlite_url, clock=clock) as stack:
-        stack.runtime.worker.periodic_seconds = 0.0
+        stack.runtime.worker.housekeeping.every_seconds = 0.0
         yield stack
 
 

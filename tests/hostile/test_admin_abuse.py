@@ -30,7 +30,7 @@ ARGS = {"lockout": SUZUKI.email + " 乗っ取り", "logout": SUZUKI.email, "unlo
 @pytest.fixture
 def stack(keypair, sqlite_url, clock):
     with running_stack(keypair, sqlite_url, clock=clock) as stack:
-        stack.runtime.worker.periodic_seconds = 0.0
+        stack.runtime.worker.housekeeping.every_seconds = 0.0
         with stack.runtime.store.transaction() as tx:  # a report of Suzuki's, as if filed earlier
             records.create_report(tx, SUZUKI.user_id, "鈴木 花子", "私物スマートフォン", "駅で", "設定していた",
                                   "秘密の補足", clock.now())

@@ -31,7 +31,7 @@ PAYLOADS = {
 @pytest.fixture
 def stack(keypair, database_url, clock):
     with running_stack(keypair, database_url, clock=clock) as stack:
-        stack.runtime.worker.periodic_seconds = 0.0
+        stack.runtime.worker.housekeeping.every_seconds = 0.0
         yield stack
 
 

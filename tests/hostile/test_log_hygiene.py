@@ -72,7 +72,7 @@ def test_a_whole_session_at_debug_leaks_nothing(keypair, sqlite_url, clock, capl
         logging.getLogger(name).setLevel(logging.DEBUG)
     try:
         with running_stack(keypair, sqlite_url, clock=clock) as stack:
-            stack.runtime.worker.periodic_seconds = 0.0
+            stack.runtime.worker.housekeeping.every_seconds = 0.0
             emulator = stack.emulator
             employee = Talk(emulator, TANAKA.user_id)
             admin_room = Talk(emulator, ADMIN.user_id, channel_id=ADMIN_CHANNEL_ID)

@@ -23,7 +23,7 @@ ACCOUNT_OPS = ("force-logout", "suspend", "unsuspend")
 def stack(keypair, database_url, clock):
     env = {"BOT_ADMIN_USER_IDS": f"{ADMIN.user_id},{SUPER_ADMIN.email},{TANAKA.email}"}
     with running_stack(keypair, database_url, clock=clock, env_overrides=env) as stack:
-        stack.runtime.worker.periodic_seconds = 0.0
+        stack.runtime.worker.housekeeping.every_seconds = 0.0
         yield stack
 
 

@@ -31,7 +31,7 @@ def post_event(http, event, **kwargs):
 def make_app(settings, clock):
     client = LineWorksClient(Credentials.from_settings(settings), sleep=lambda s: None, max_wait=0)
     app = create_app(settings, clock=clock, client=client, start_worker=False)
-    app.extensions["bot"].worker.startup_calls = []  # the persistent menu is tested with the emulator
+    app.extensions["bot"].worker.housekeeping.startup_calls = []  # the persistent menu is tested with the emulator
     return app
 
 

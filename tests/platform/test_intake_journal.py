@@ -16,8 +16,7 @@ from sqlalchemy.exc import OperationalError
 from bot.intake_journal import FLOOD_FILE, IntakeJournal
 from bot.migrate import upgrade
 from bot.store import FLOOD_CALLBACKS, FLOOD_LINGER_SECONDS, Store, inbox, journal_directory, make_engine
-from bot.dispatcher import Dispatcher
-from bot.worker import Worker
+from bot.worker import IntakeGate
 from config.settings import normalise_database_url
 from tests.platform.helpers import USER_MESSAGES, mock_token, post_event, text_event
 
@@ -302,40 +301,48 @@ def test_without_a_journal_a_flood_is_seen_by_its_own_process(database_url, cloc
     store.engine.dispose()
 
 
-def worker_with(store, clock, flooded) -> tuple[Worker, list[float]]:
-    worker = Worker(store, client=None, dispatcher=Dispatcher([]), make_context=lambda tx: None, clock=clock,
-                    intake_flooded=flooded, flood_wait_seconds=30.0)
-    waits: list[float] = []
-    worker._stop.wait = lambda seconds: waits.append(seconds)
-    return worker, waits
+class RecordingStop:
+    """Stands in for the worker's stop event: records each wait instead of waiting."""
+
+    def __init__(self, on_wait=None):
+        self.waits: list[float] = []
+        self.on_wait = on_wait
+
+    def is_set(self) -> bool:
+        return False
+
+    def wait(self, seconds: float) -> None:
+        self.waits.append(seconds)
+        if self.on_wait:
+            self.on_wait()
 
 
-def test_the_worker_waits_while_callbacks_flood_in(db, clock):
+def test_the_worker_waits_while_callbacks_flood_in():
     answers = iter([True, True, True, False])
-    worker, waits = worker_with(make_store(db, clock), clock, lambda: next(answers))
-    worker.wait_out_flood()
-    assert len(waits) == 3  # until the flood passed
+    stop = RecordingStop()
+    IntakeGate(lambda: next(answers), wait_seconds=30.0).wait_out_flood(stop)
+    assert len(stop.waits) == 3  # until the flood passed
 
 
-def test_in_an_endless_flood_the_worker_still_answers_a_while_every_so_often(db, clock, monkeypatch):
+def test_in_an_endless_flood_the_worker_still_answers_a_while_every_so_often(monkeypatch):
     import bot.worker as worker_module
 
     now = [0.0]
     monkeypatch.setattr(worker_module.time, "monotonic", lambda: now[0])
-    worker, waits = worker_with(make_store(db, clock), clock, lambda: True)
-    worker._stop.wait = lambda seconds: (waits.append(seconds), now.__setitem__(0, now[0] + 10.0))
-    worker.give_way_to_intake()
-    assert len(waits) == 3 and now[0] == 30.0  # waited up to its limit, 30 s...
-    worker.give_way_to_intake()
+    gate = IntakeGate(lambda: True, wait_seconds=30.0)
+    stop = RecordingStop(on_wait=lambda: now.__setitem__(0, now[0] + 10.0))
+    gate.give_way(stop)
+    assert len(stop.waits) == 3 and now[0] == 30.0  # waited up to its limit, 30 s...
+    gate.give_way(stop)
     now[0] += 2.9
-    worker.give_way_to_intake()
-    assert len(waits) == 3  # ...then passes without waiting for 3 s...
+    gate.give_way(stop)
+    assert len(stop.waits) == 3  # ...then passes without waiting for 3 s...
     now[0] += 0.2
-    worker.give_way_to_intake()
-    assert len(waits) == 6  # ...and then gives way again
+    gate.give_way(stop)
+    assert len(stop.waits) == 6  # ...and then gives way again
 
 
-def test_without_a_flood_the_worker_does_not_wait(db, clock):
-    worker, waits = worker_with(make_store(db, clock), clock, lambda: False)
-    worker.wait_out_flood()
-    assert waits == []
+def test_without_a_flood_the_worker_does_not_wait():
+    stop = RecordingStop()
+    IntakeGate(lambda: False).wait_out_flood(stop)
+    assert stop.waits == []

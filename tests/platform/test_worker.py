@@ -10,7 +10,7 @@ from sqlalchemy import select, update
 from bot.dispatcher import Dispatcher, Route
 from bot.replies import Reply, Text
 from bot.store import OutgoingMessage, Store, inbox, make_engine, outbox
-from bot.worker import Worker
+from bot.worker import web_worker
 from tests.platform.helpers import USER_MESSAGES, make_app, mock_token, post_event, sent_messages, text_event
 
 CHANNEL_MESSAGES = "https://api.test/v1.0/bots/2000001/channels/ch-9/messages"
@@ -75,7 +75,7 @@ def test_outbox_row_held_by_a_dead_process_is_sent_once_after_its_lease(app, clo
     responses.add(responses.POST, USER_MESSAGES, status=201)
     post_event(app.test_client(), text_event())
     worker = runtime(app).worker
-    worker.process_inbox()
+    worker.inbox.process_due()
     assert len(runtime(app).store.claim_outbox("dead-process", lease_seconds=120)) == 1
     worker.run_until_idle()
     assert sent_messages() == []
@@ -175,8 +175,8 @@ def test_handler_error_is_retried_then_the_sender_is_told(settings_for, database
         with_write.execute(update(inbox).values(last_error="half-written"))
         raise RuntimeError("bug")
 
-    worker = Worker(rt.store, rt.client, Dispatcher([Route("broken", broken)]), rt.context, clock,
-                    error_reply=lambda: Reply(Text("エラー")))
+    worker = web_worker(rt.store, rt.client, Dispatcher([Route("broken", broken)]), rt.context,
+                        error_reply=lambda: Reply(Text("エラー")))
     mock_token()
     responses.add(responses.POST, USER_MESSAGES, status=201)
     post_event(app.test_client(), text_event())

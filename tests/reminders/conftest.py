@@ -90,8 +90,7 @@ def emulated(keypair, database_url, clock, directory_size=0, rate_limit=100000):
 
 
 def make_broadcaster(runtime, book, fake_time, rate=6000, **kwargs) -> Broadcaster:
-    return Broadcaster(runtime.store, runtime.client, book, runtime.clock, rate, monotonic=fake_time.monotonic,
-                       sleep=fake_time.sleep, **kwargs)
+    return Broadcaster(runtime.store, runtime.client, book, rate, timer=fake_time, **kwargs)
 
 
 def delivered(emu) -> dict[tuple[str, str], int]:

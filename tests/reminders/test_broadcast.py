@@ -240,7 +240,7 @@ def test_two_clocks_writing_the_same_page_at_once_on_postgres(keypair, postgres_
 
 def make_real(runtime, book):
     from scheduler.broadcast import Broadcaster
-    return Broadcaster(runtime.store, runtime.client, book, runtime.clock, 100000, senders=3)
+    return Broadcaster(runtime.store, runtime.client, book, 100000, senders=3)
 
 
 @pytest.mark.parametrize("flag", ["isSuspended", "isDeleted", "isPending", "isAwaiting"])

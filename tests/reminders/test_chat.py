@@ -24,7 +24,7 @@ def wire(stack, book) -> ReminderService:
     service = ReminderService(book)
     runtime.services["reminders"] = service
     runtime.services.setdefault("admin_commands", {}).update(reminders.admin_commands(service))
-    routes = runtime.worker.dispatcher.routes
+    routes = runtime.worker.inbox.dispatcher.routes
     at = next((i for i, r in enumerate(routes) if r.name in ("faq", "fallback")), len(routes))
     routes.insert(at, Route("reminders", reminders.handle))
     return service

@@ -96,7 +96,7 @@ def test_a_run_missed_while_the_clock_was_down_is_caught_up_within_the_grace_tim
     book = load_reminders(CONFIG / "reminders.yaml", TZ, CONFIG / "company.yaml")
     clock = FixedClock(datetime(2026, 11, 17, 17, 50, tzinfo=TZ))  # after-hours ran at 17:30 (Tuesday)
     with emulated(keypair, sqlite_url, clock) as (emu, runtime):
-        broadcaster = Broadcaster(runtime.store, runtime.client, book, clock, 100)
+        broadcaster = Broadcaster(runtime.store, runtime.client, book, 100)
         assert catch_up(book, broadcaster, clock.now()) == 1
         assert catch_up(book, broadcaster, clock.now()) == 0  # already written down
         with runtime.store.engine.connect() as conn:

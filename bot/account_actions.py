@@ -8,20 +8,78 @@ from __future__ import annotations
 
 import json
 import logging
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Callable
 
-from bot import records
-from bot.directory import member_state, tenant_admin_flag
+from sqlalchemy import Column, DateTime, Integer, String, Table, Text, insert, select, update
+from sqlalchemy.engine import Connection
+
+from bot.directory import USER_REF_MAX_LENGTH, member_state, tenant_admin_flag
 from bot.errors import ApiError
 from bot.retry import DURABLE, Backoff
-from bot.store import Store, as_aware
+from bot.store import Id, Store, as_aware, fit, metadata, utc_naive
 
 log = logging.getLogger("bot.account_actions")
+
+account_actions = Table(
+    "account_actions", metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("kind", String(16), nullable=False),  # lockout, logout, unlock
+    Column("target_user_id", String(USER_REF_MAX_LENGTH), nullable=False),
+    Column("target_label", String(300), nullable=False),
+    Column("steps", Text, nullable=False),  # JSON list of client methods, in order
+    Column("results", Text, nullable=False),  # JSON list of {step, ok, status, code}
+    Column("requested_by", String(200), nullable=False),
+    Column("reason", Text),
+    Column("report_id", Id),
+    Column("reply_kind", String(8), nullable=False),
+    Column("reply_id", String(200), nullable=False),
+    Column("created_at", DateTime, nullable=False),
+    Column("give_up_at", DateTime, nullable=False),
+    Column("status", String(16), nullable=False),  # pending, processing, done
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("next_attempt_at", DateTime, nullable=False),
+    Column("lease_owner", String(64)),
+    Column("lease_until", DateTime),
+)
 
 # The client method each step calls with the member's id, and the member's isSuspended once it is done.
 STEP_CALLS = {"force_logout": "force_logout", "suspend": "suspend", "unsuspend": "unsuspend"}
 SUSPENDED_AFTER = {"suspend": True, "unsuspend": False}
+
+
+# -- the queue ------------------------------------------------------------------------------------
+
+def queue_account_action(tx: Connection, kind: str, steps: list[str], target_user_id: str, target_label: str,
+                         requested_by: str, reason: str | None, report_id: int | None, reply_kind: str,
+                         reply_id: str, now: datetime, give_up_after: timedelta) -> int:
+    result = tx.execute(insert(account_actions).values(
+        kind=kind, target_user_id=target_user_id, target_label=fit(target_label, account_actions.c.target_label),
+        steps=json.dumps(steps),
+        results="[]", requested_by=requested_by, reason=reason, report_id=report_id, reply_kind=reply_kind,
+        reply_id=reply_id, created_at=utc_naive(now), give_up_at=utc_naive(now + give_up_after),
+        status="pending", attempts=0, next_attempt_at=utc_naive(now)))
+    return int(result.inserted_primary_key[0])
+
+
+def save_action_progress(tx: Connection, action_id: int, owner: str, results: list,
+                         retry_at: datetime | None = None) -> None:
+    """Record the steps done so far (a crash does not repeat them); optionally hand the row back."""
+    values = {"results": json.dumps(results)}
+    if retry_at is not None:
+        values.update(status="pending", lease_owner=None, lease_until=None, next_attempt_at=utc_naive(retry_at))
+    tx.execute(update(account_actions).where(account_actions.c.id == action_id,
+                                             account_actions.c.lease_owner == owner).values(**values))
+
+
+def finish_account_action(tx: Connection, action_id: int, owner: str, results: list) -> None:
+    tx.execute(update(account_actions).where(account_actions.c.id == action_id,
+                                             account_actions.c.lease_owner == owner)
+               .values(status="done", results=json.dumps(results), lease_owner=None, lease_until=None))
+
+
+def get_account_action(tx: Connection, action_id: int):
+    return tx.execute(select(account_actions).where(account_actions.c.id == action_id)).first()
 
 
 class AccountActionRunner:
@@ -34,7 +92,7 @@ class AccountActionRunner:
         self.backoff = backoff
 
     def run_due(self, limit: int = 5) -> int:
-        rows = self.store.claim(records.account_actions, self.owner, limit, lease_seconds=120)
+        rows = self.store.claim(account_actions, self.owner, limit, lease_seconds=120)
         for row in rows:
             self.run(row)
         return len(rows)
@@ -59,14 +117,14 @@ class AccountActionRunner:
             if results[-1]["ok"] is not True:
                 break
             with self.store.transaction() as tx:
-                records.save_action_progress(tx, row.id, self.owner, results)
+                save_action_progress(tx, row.id, self.owner, results)
         self._finish(row, results)
 
     def _retry_later(self, row, step: str, results: list, exc: ApiError) -> None:
         delay = self.backoff.after(exc, row.attempts)
         log.warning("account action id=%s %s: %s %s, retry in %.1fs", row.id, step, exc.status, exc.code, delay)
         with self.store.transaction() as tx:
-            records.save_action_progress(tx, row.id, self.owner, results,
+            save_action_progress(tx, row.id, self.owner, results,
                                          self.store.clock.now() + timedelta(seconds=delay))
 
     def _finish(self, row, results: list) -> None:
@@ -75,7 +133,7 @@ class AccountActionRunner:
         log.info("account action id=%s %s finished: %s", row.id, row.kind,
                  ", ".join(f"{r['step']}={outcome}" for r, outcome in zip(results, outcomes)))
         with self.store.transaction() as tx:
-            records.finish_account_action(tx, row.id, self.owner, results)
+            finish_account_action(tx, row.id, self.owner, results)
             self.store.add_internal_event(tx, "account_action_done", {"actionId": row.id}, f"action:{row.id}")
         self.on_finished()
 

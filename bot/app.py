@@ -16,23 +16,24 @@ from bot.webhook import MAX_BODY_BYTES, blueprint
 from bot.worker import error_reply_from, web_worker
 from config.settings import Settings, SettingsError, load_settings
 from handlers import admin, fallback, faq_chat, lost_device, reminders, rooms
+from handlers.services import Services
 from scheduler.service import build_reminder_service
 
 log = logging.getLogger("bot.app")
 
 
-def build_services(runtime: Runtime) -> dict:
+def build_services(runtime: Runtime) -> Services:
     """Collaborators the handlers use, built once per process."""
     directory = Directory(runtime.client)
     config = runtime.settings.config_dir
     reminder_service = build_reminder_service(runtime.settings)  # a bad reminders.yaml stops the start
-    return {
-        "directory": directory,
-        "admins": admin.AdminPolicy(runtime.settings, directory),
-        "faq": faq_chat.FaqLibrary(config / "faq.yaml", config / "company.yaml", runtime.settings.faq_semantic),
-        "reminders": reminder_service,
-        "admin_commands": {**faq_chat.admin_commands(), **reminders.admin_commands(reminder_service)},
-    }
+    return Services(
+        directory=directory,
+        admins=admin.AdminPolicy(runtime.settings, directory),
+        faq=faq_chat.FaqLibrary(config / "faq.yaml", config / "company.yaml", runtime.settings.faq_semantic),
+        reminders=reminder_service,
+        admin_commands={**faq_chat.admin_commands(), **reminders.admin_commands(reminder_service)},
+    )
 
 
 def build_routes() -> list[Route]:
@@ -58,14 +59,14 @@ PERIODIC_TASKS = [lost_device.expire_idle]
 def look_ups_first(runtime: Runtime):
     """The directory look-ups an event needs, made before its transaction; the handlers then run with
     the directory offline (no API call inside a database transaction)."""
-    directory = runtime.services["directory"]
+    directory = runtime.services.directory
 
     def read(fn):
         with runtime.store.engine.connect() as conn:
             return fn(conn)
 
     def prepare(event):
-        directory.prepare([*admin.members_named(event, read, runtime.services["admins"]),
+        directory.prepare([*admin.members_named(event, read, runtime.services.admins),
                            *lost_device.members_named(event, read)])
         return directory.offline()
     return prepare
@@ -87,7 +88,7 @@ def create_app(settings: Settings | None = None, *, clock=None, client=None, sta
             log.critical("%s", exc)
             sys.exit(3)  # a configuration error: the process manager should not retry in a loop
     runtime = build_runtime(settings, clock=clock, client=client)
-    runtime.services.update(build_services(runtime))
+    runtime.services = build_services(runtime)
     dispatcher = Dispatcher(build_routes(), screen=rooms.addressed, prepare=look_ups_first(runtime))
     runtime.worker = web_worker(runtime.store, runtime.client, dispatcher, runtime.context,
                                 error_reply=error_reply_from(runtime.texts), periodic=PERIODIC_TASKS,

@@ -16,8 +16,7 @@ import time
 from contextlib import contextmanager
 from typing import Iterable
 
-from bot.client import ApiError
-from bot.records import account_actions, confirmations
+from bot.errors import ApiError
 
 log = logging.getLogger("bot.directory")
 
@@ -25,9 +24,8 @@ log = logging.getLogger("bot.directory")
 # fresh answer inside the transaction gets it without calling the API again.
 PREPARED_SECONDS = 30.0
 
-# The longest member reference accepted: what the columns that keep a target can hold.
-USER_REF_MAX_LENGTH = min(account_actions.c.target_user_id.type.length,
-                          confirmations.c.target_user_id.type.length)
+# The longest member reference accepted; the columns that keep a target are this long.
+USER_REF_MAX_LENGTH = 200
 # A resource id (UUID-like) or an email-like login. ASCII only, no '/', '\\', '%', spaces or
 # control characters; ".." is refused separately.
 _USER_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*", re.ASCII)

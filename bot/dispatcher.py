@@ -7,7 +7,7 @@ next route try. Order (see bot/app.py): admin commands, active conversation, flo
 from __future__ import annotations
 
 from contextlib import AbstractContextManager, nullcontext
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Callable, Sequence
 
@@ -15,21 +15,24 @@ from sqlalchemy.engine import Connection
 
 from bot.events import Event
 from bot.replies import Reply
+from config.settings import Settings
+from config.texts import Texts
 
 
-@dataclass
+@dataclass(frozen=True)
 class Context:
     """What a handler may look at besides the event. Built per event by the worker.
 
     `tx` is the transaction the handler's writes go into: they commit together with the replies it
-    returns and with the inbox row being marked done, or not at all.
+    returns and with the inbox row being marked done, or not at all. `services` are the handlers' own
+    named collaborators (handlers/services.py), which the platform passes along without knowing them.
     """
 
     now: datetime  # aware, in the bot's time zone
-    settings: Any
+    settings: Settings
     tx: Connection
-    texts: Any
-    services: dict = field(default_factory=dict)  # named collaborators (directory, faq book...)
+    texts: Texts
+    services: Any = None
 
 
 Handler = Callable[[Event, Context], "list[Reply] | None"]

@@ -6,7 +6,7 @@ as it is, without Flask or the handlers.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from bot.client import Credentials, LineWorksClient
 from bot.clock import SystemClock
@@ -35,7 +35,7 @@ class Runtime:
     store: Store
     client: LineWorksClient
     texts: Texts
-    services: dict = field(default_factory=dict)
+    services: object = None  # the handlers' collaborators, set by the web process (bot/app.py)
     worker: Worker | None = None
 
     def context(self, tx) -> Context:

@@ -98,6 +98,12 @@ outbox = Table(
 )
 
 
+def fit(value: str, column) -> str:
+    """A value cut to what its column holds (PostgreSQL refuses a longer one; the write would fail on
+    every retry)."""
+    return value[:column.type.length]
+
+
 def utc_naive(moment: datetime) -> datetime:
     return moment.astimezone(timezone.utc).replace(tzinfo=None)
 

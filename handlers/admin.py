@@ -26,13 +26,15 @@ import unicodedata
 from datetime import timedelta
 from typing import Callable
 
-from bot import records
-from bot.client import ApiError
+from bot.account_actions import get_account_action, queue_account_action
 from bot.directory import USER_REF_MAX_LENGTH, display_name, tenant_admin_flag, user_ref_problem
+from bot.errors import ApiError
 from bot.events import InternalEvent, MessageEvent, PostbackEvent, TextContent
 from bot.replies import Buttons, MessageAction, Recipient, Reply, Text
 from bot.store import as_aware
+from handlers import records
 from handlers.lost_device import admin_recipients
+from handlers.services import AdminCommand
 
 log = logging.getLogger("handlers.admin")
 
@@ -47,7 +49,6 @@ PASSWORD_URL = "https://guide.worksmobile.com/ja/admin/admin-guide/manage-member
 DEVICE_MANAGEMENT_URL = "https://guide.worksmobile.com/jp/settings/settings-guide/remote-device-management/"
 
 # Extra commands other features register: name -> (handler(args, event, ctx) -> replies, help line)
-ExtraCommand = tuple[Callable, str]
 
 
 class AdminPolicy:
@@ -98,7 +99,7 @@ def members_named(event, read, policy: "AdminPolicy") -> list[tuple[str, bool]]:
     requester of a finished account action. Called outside the transaction: `read(fn)` runs
     fn(connection) in a short read-only one, and the policy may look the sender up."""
     if isinstance(event, InternalEvent) and event.type == "account_action_done":
-        action = read(lambda conn: records.get_account_action(conn, int(event.payload.get("actionId", 0))))
+        action = read(lambda conn: get_account_action(conn, int(event.payload.get("actionId", 0))))
         return [(action.target_user_id, False), (action.requested_by, False)] if action else []
     command = parse_command(event)
     if command is None:
@@ -124,10 +125,10 @@ def handle(event, ctx):
     if command is None:
         return None
     name, args = command
-    extras: dict[str, ExtraCommand] = ctx.services.get("admin_commands", {})
+    extras: dict[str, AdminCommand] = ctx.services.admin_commands
     user_id = event.source.user_id or "-"
     known = name in COMMANDS or name in extras
-    policy: AdminPolicy = ctx.services["admins"]
+    policy: AdminPolicy = ctx.services.admins
     try:
         allowed = policy.is_admin(user_id)
     except ApiError as exc:
@@ -183,7 +184,7 @@ def _resolve_target(ctx, event, kind: str, who: str):
     if problem:
         return refuse("invalid target", ctx.texts("admin.invalid_target", who=_shown(who)), _shown(who, 200))
     try:
-        user = ctx.services["directory"].get_user(who, fresh=True)
+        user = ctx.services.directory.get_user(who, fresh=True)
     except ApiError as exc:
         return refuse("target not resolved", ctx.texts("admin.directory_unavailable",
                                                        reason=f"{exc.status or exc.code}"), who)
@@ -243,7 +244,7 @@ def _ask_confirmation(ctx, event, kind: str, user: dict, reason: str | None, rep
 def _queue(ctx, event, kind: str, user: dict, reason: str | None, report_id: int | None) -> list[Reply]:
     place_kind, place = _reply_place(event)
     label = _target_label(user)
-    action_id = records.queue_account_action(ctx.tx, kind, STEPS[kind], user["userId"], label,
+    action_id = queue_account_action(ctx.tx, kind, STEPS[kind], user["userId"], label,
                                              event.source.user_id, reason, report_id, place_kind, place,
                                              ctx.now, ACTION_GIVE_UP)
     records.audit(ctx.tx, ctx.now, event.source.user_id, f"{kind}_started", f"action {action_id}",
@@ -255,7 +256,7 @@ def _needs_confirmation(ctx, kind: str, user: dict) -> bool:
     """/logout of a bot administrator, and /unlock of a suspension the bot did not make (someone may
     have suspended the member in the admin console for a reason of their own), are confirmed first."""
     if kind == "logout":
-        return ctx.services["admins"].is_admin_user(user)
+        return ctx.services.admins.is_admin_user(user)
     if kind == "unlock":
         return not records.suspended_by_bot(ctx.tx, user["userId"])
     return True
@@ -303,7 +304,7 @@ def _confirm(args, event, ctx):
         return [Reply(Text(ctx.texts("admin.confirm_used")))]
     records.audit(ctx.tx, ctx.now, admin, f"{kind}_confirmed", "confirmed", target=target,
                   report_id=confirmation.report_id)
-    action_id = records.queue_account_action(
+    action_id = queue_account_action(
         ctx.tx, kind, STEPS[kind], target, confirmation.target_label, admin, confirmation.reason,
         confirmation.report_id, confirmation.reply_kind, confirmation.reply_id, ctx.now, ACTION_GIVE_UP)
     records.audit(ctx.tx, ctx.now, admin, f"{kind}_started", f"action {action_id}", target=target,
@@ -376,14 +377,14 @@ def _is_bot_admin(ctx, user_id: str) -> bool:
     """Whether the target is a bot administrator; when the directory cannot tell now, assume so (a
     notice too many is better than a lockout of an administrator nobody hears about)."""
     try:
-        return ctx.services["admins"].is_admin(user_id)
+        return ctx.services.admins.is_admin(user_id)
     except ApiError:
         return True
 
 
 def _name_of(ctx, user_id: str) -> str:
     try:
-        return display_name(ctx.services["directory"].get_user(user_id), user_id)
+        return display_name(ctx.services.directory.get_user(user_id), user_id)
     except ApiError:
         return user_id
 
@@ -410,7 +411,7 @@ def handle_action_done(event, ctx):
     """An account action finished (or gave up): tell the administrator the truth, step by step."""
     if not isinstance(event, InternalEvent) or event.type != "account_action_done":
         return None
-    action = records.get_account_action(ctx.tx, int(event.payload["actionId"]))
+    action = get_account_action(ctx.tx, int(event.payload["actionId"]))
     if action is None:
         return []
     results = json.loads(action.results)
@@ -527,7 +528,7 @@ def _audit(args, event, ctx):
 
 
 def _help(args, event, ctx):
-    extras: dict[str, ExtraCommand] = ctx.services.get("admin_commands", {})
+    extras: dict[str, AdminCommand] = ctx.services.admin_commands
     lines = [ctx.texts("admin.help")] + [line for _, line in extras.values() if line]
     return [Reply(Text("\n".join(lines)))]
 

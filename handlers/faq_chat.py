@@ -10,12 +10,11 @@ import logging
 import threading
 from pathlib import Path
 
-from bot import records
 from bot.events import MessageEvent, PostbackEvent, TextContent
 from bot.replies import Reply, Text
 from bot.text import inert, one_line
 from config.vocabulary import default_vocabulary
-from handlers import faq, lost_device, matching
+from handlers import faq, lost_device, matching, records
 from handlers.loss_words import default_loss_words
 
 log = logging.getLogger("handlers.faq")
@@ -64,7 +63,7 @@ def _load(faq_path: Path, company_path: Path, params: matching.MatchParams) -> f
 
 
 def _library(ctx) -> FaqLibrary:
-    return ctx.services["faq"]
+    return ctx.services.faq
 
 
 def handle_feedback(event, ctx):

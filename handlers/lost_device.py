@@ -16,12 +16,12 @@ from __future__ import annotations
 import logging
 from datetime import timedelta
 
-from bot import records
-from bot.client import ApiError
 from bot.directory import display_name
+from bot.errors import ApiError
 from bot.events import MessageEvent, PostbackEvent, TextContent
 from bot.replies import Buttons, MessageAction, Recipient, Reply, Text
 from bot.text import one_line, squash
+from handlers import records
 from handlers.loss_words import is_found_message, is_loss_message, mentions_loss
 
 log = logging.getLogger("handlers.lost_device")
@@ -206,7 +206,7 @@ def handle_conversation(event, ctx):
 
 def _reporter_name(ctx, user_id: str) -> str | None:
     try:
-        return field("reporter_name", display_name(ctx.services["directory"].get_user(user_id))) or None
+        return field("reporter_name", display_name(ctx.services.directory.get_user(user_id))) or None
     except ApiError as exc:
         log.warning("directory look-up for a report failed: %s %s", exc.status, exc.code)
         return None

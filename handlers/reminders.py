@@ -6,21 +6,21 @@
   that the sender is an administrator). Sending is only requested here; the clock process sends, so
   a 10,000-person reminder never holds up the web worker.
 
-Everything the user reads comes from config/reminders.yaml through `ctx.services["reminders"]`
+Everything the user reads comes from config/reminders.yaml through `ctx.services.reminders`
 (a scheduler.service.ReminderService); without it, these routes stand aside.
 """
 from __future__ import annotations
 
 from datetime import date
 
-from bot import records
-from bot import reminder_records as rr
 from bot.events import MessageEvent, TextContent
 from bot.replies import Reply, Text
+from handlers import records
+from handlers import reminder_records as rr
 
 
 def _service(ctx):
-    return ctx.services.get("reminders")
+    return ctx.services.reminders
 
 
 def handle(event, ctx):
@@ -56,7 +56,7 @@ def admin_command(command: str, args: list[str], event, ctx) -> list[Reply]:
 
 
 def admin_commands(service) -> dict:
-    """Entries for ctx.services["admin_commands"] (name -> (function(args, event, ctx), help line))."""
+    """Entries for ctx.services.admin_commands (name -> (function(args, event, ctx), help line))."""
     return {
         "reminders": (lambda args, event, ctx: admin_command("reminders", args, event, ctx),
                       service.text("help_list")),

@@ -23,11 +23,11 @@ from datetime import timedelta
 from apscheduler.events import EVENT_JOB_ERROR, EVENT_JOB_MAX_INSTANCES, EVENT_JOB_MISSED
 from apscheduler.schedulers.blocking import BlockingScheduler
 
-from bot import records
-from bot import reminder_records as rr
-from bot.runtime import build_runtime, configure_logging
 from bot.clock import SystemClock
+from bot.runtime import build_runtime, configure_logging
 from config.settings import SettingsError, load_settings
+from handlers import records
+from handlers import reminder_records as rr
 from scheduler.broadcast import Audience, Broadcaster
 from scheduler.config import ReminderConfigError, load_reminders
 from scheduler.service import ReminderService

@@ -26,11 +26,11 @@ from typing import Callable, Iterator
 
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
-from bot import reminder_records as rr
-from bot.client import ApiError
-from bot.store import OutgoingMessage, Store, as_aware
+from bot.errors import ApiError
 from bot.outbox import PRIORITY_BROADCAST, PRIORITY_NOTICE, OutboxSender
 from bot.owners import lease_owner
+from bot.store import OutgoingMessage, Store, as_aware
+from handlers import reminder_records as rr
 from scheduler.config import Reminder, ReminderBook
 from scheduler.service import ReminderService
 

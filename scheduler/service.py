@@ -1,7 +1,7 @@
 """ReminderService: what the web process, the admin chat commands and the CLI ask of reminders.
 
 It only reads the loaded reminders.yaml and writes broadcast requests; it never sends. The web
-process puts one in `ctx.services["reminders"]` (see `build_reminder_service`), so that
+process puts one in `ctx.services.reminders` (see `build_reminder_service`), so that
 `/reminder send <id>` returns at once: the clock process picks the request up and does the sending.
 """
 from __future__ import annotations
@@ -13,7 +13,7 @@ from datetime import datetime
 
 from sqlalchemy.engine import Connection
 
-from bot import reminder_records as rr
+from handlers import reminder_records as rr
 from scheduler.config import Reminder, ReminderBook, load_reminders
 
 _NOISE = re.compile(r"[\s。、．.！!？?「」『』]+")
@@ -86,5 +86,5 @@ class ReminderService:
 
 
 def build_reminder_service(settings) -> ReminderService:
-    """For the composition root: `runtime.services["reminders"] = build_reminder_service(settings)`."""
+    """For the composition root: `Services(reminders=build_reminder_service(settings), ...)`."""
     return ReminderService.from_settings(settings)

@@ -1,10 +1,11 @@
 """The FAQ in the talk: answers with chips, feedback stored, unanswered listed, reload safely."""
 import shutil
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
-from bot import records
+from handlers import records
 from emulator.directory import ADMIN, SEED_USERS
 from handlers.faq_chat import FaqLibrary
 from tests.lost_device.conftest import rows
@@ -106,7 +107,7 @@ def test_reload_keeps_the_previous_faq_when_the_file_is_broken(stack, admin, emp
     faq_file, company_file = tmp_path / "faq.yaml", tmp_path / "company.yaml"
     shutil.copy(CONFIG / "faq.yaml", faq_file)
     shutil.copy(CONFIG / "company.yaml", company_file)
-    stack.runtime.services["faq"] = FaqLibrary(faq_file, company_file)
+    stack.runtime.services = replace(stack.runtime.services, faq=FaqLibrary(faq_file, company_file))
 
     faq_file.write_text(faq_file.read_text(encoding="utf-8").replace("  - id: comm-cost\n", "  - ide: comm-cost\n", 1),
                         encoding="utf-8")

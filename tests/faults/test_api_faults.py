@@ -14,7 +14,7 @@ import time
 import pytest
 from sqlalchemy import select
 
-from bot import records
+from handlers import records
 from bot.store import outbox
 from emulator.directory import ADMIN, ADMIN_CHANNEL_ID, SEED_USERS
 from tests.hostile.conftest import FastTalk as Talk

@@ -31,7 +31,7 @@ from pathlib import Path
 import yaml
 from sqlalchemy import create_engine, func, select, update
 
-from bot import reminder_records as rr
+from handlers import reminder_records as rr
 from bot.store import outbox
 from config.settings import normalise_database_url
 from emulator.directory import synthetic_user_id

@@ -6,7 +6,7 @@ import re
 import responses
 from sqlalchemy import func, select
 
-from bot import records
+from handlers import records
 from bot.store import inbox, outbox
 from tests.conftest import API_BASE
 from tests.platform.helpers import mock_token

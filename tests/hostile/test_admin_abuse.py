@@ -9,7 +9,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
-from bot import records
+from handlers import records
 from emulator.directory import ADMIN, ADMIN_CHANNEL_ID, SEED_USERS
 from handlers import admin
 from tests.hostile.conftest import FastTalk as Talk
@@ -40,7 +40,7 @@ def stack(keypair, sqlite_url, clock):
 def command_lines(stack) -> list[tuple[str, str]]:
     """(command name, what is typed) for every typed command the running bot knows."""
     names = [n for n in admin.COMMANDS if not n.startswith("@")]
-    names += list(stack.runtime.services.get("admin_commands", {}))
+    names += list(stack.runtime.services.admin_commands)
     return [(name, f"/{name} {ARGS.get(name, '')}".strip()) for name in names]
 
 

@@ -12,7 +12,7 @@ import unicodedata
 import pytest
 from sqlalchemy import select
 
-from bot import records
+from handlers import records
 from emulator.directory import ADMIN, ADMIN_CHANNEL_ID, SEED_USERS
 from tests.hostile.conftest import FastTalk as Talk
 from tests.hostile.test_injection import file_typed_report

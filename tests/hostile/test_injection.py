@@ -10,7 +10,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import inspect, select
 
-from bot import records
+from handlers import records
 from emulator.directory import ADMIN, ADMIN_CHANNEL_ID, SEED_USERS
 from tests.hostile.conftest import FastTalk as Talk, counts
 from tests.stack import running_stack

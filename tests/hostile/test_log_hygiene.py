@@ -178,7 +178,7 @@ def test_a_failing_report_insert_is_logged_without_the_report(settings, clock, c
     say(NOTES)
     say("この内容で報告する", postback="lost:submit")
 
-    gave_up = [r for r in caplog.records if r.name == "bot.worker" and r.levelno == logging.ERROR]
+    gave_up = [r for r in caplog.records if r.name == "bot.inbox" and r.levelno == logging.ERROR]
     assert len(gave_up) == 1 and gave_up[0].exc_info  # the failure is logged, with its traceback
     texts = record_texts(caplog.records)
     assert any("disk trouble" in t and "INSERT INTO reports" in t for t in texts)

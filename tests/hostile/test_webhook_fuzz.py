@@ -287,7 +287,7 @@ def test_nul_escape_in_a_field_the_bot_does_not_use_is_stored_and_processed(sett
 def test_nul_in_a_lost_device_report_on_every_database(settings_for, database_url, clock):
     """Notes with a NUL are refused (400) and the conversation waits for them; typed again without it,
     the report is filed. Before the fix, PostgreSQL lost the whole report to a DataError."""
-    from bot import records
+    from handlers import records
 
     app = make_app(settings_for(database_url), clock)
     http = app.test_client()

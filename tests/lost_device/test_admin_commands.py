@@ -1,7 +1,7 @@
 """The administrator's side: lockout with confirmation, failures told truthfully, reports, audit."""
 import time
 
-from bot import records
+from handlers import records
 from emulator.directory import ADMIN, ADMIN_CHANNEL_ID, SEED_USERS, SUPER_ADMIN
 from tests.lost_device.conftest import TANAKA, file_report, rows
 from tests.talk import Talk, labels, message_text

@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from bot import records
+from handlers import records
 from emulator.directory import ADMIN, ADMIN_CHANNEL_ID, SEED_USERS, SUPER_ADMIN
 from tests.lost_device.conftest import TANAKA, rows
 from tests.stack import running_stack

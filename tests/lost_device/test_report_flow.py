@@ -1,7 +1,7 @@
 """The employee's side: self-help, the report conversation, cancel, timeout, restart, found."""
 import time
 
-from bot import records
+from handlers import records
 from bot.store import outbox
 from emulator.directory import ADMIN_CHANNEL_ID
 from tests.lost_device.conftest import TANAKA, file_report, rows

@@ -1,7 +1,7 @@
 """Retention: old finished rows and closed reports are purged; open reports and fresh rows stay."""
 from sqlalchemy import func, select
 
-from bot import records
+from handlers import records
 from bot.store import Store, inbox, make_engine, outbox
 from config.settings import normalise_database_url
 

@@ -7,7 +7,7 @@ from datetime import datetime
 import pytest
 from sqlalchemy import select
 
-from bot import reminder_records as rr
+from handlers import reminder_records as rr
 from bot.store import outbox
 from emulator.directory import ADMIN_CHANNEL_ID, SEED_USERS
 from scheduler.service import ReminderService

@@ -1,12 +1,13 @@
 """Through the emulator and the web app: employees stop and resume reminders; admins list and send."""
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime
 
 import pytest
 from sqlalchemy import select
 
-from bot import reminder_records as rr
+from handlers import reminder_records as rr
 from bot.dispatcher import Route
 from emulator.directory import ADMIN, SEED_USERS
 from handlers import reminders
@@ -22,8 +23,8 @@ def wire(stack, book) -> ReminderService:
     """What the composition root does: the service, the route (before the FAQ) and the admin commands."""
     runtime = stack.runtime
     service = ReminderService(book)
-    runtime.services["reminders"] = service
-    runtime.services.setdefault("admin_commands", {}).update(reminders.admin_commands(service))
+    runtime.services = replace(runtime.services, reminders=service, admin_commands={
+        **runtime.services.admin_commands, **reminders.admin_commands(service)})
     routes = runtime.worker.inbox.dispatcher.routes
     at = next((i for i, r in enumerate(routes) if r.name in ("faq", "fallback")), len(routes))
     routes.insert(at, Route("reminders", reminders.handle))

@@ -1,6 +1,6 @@
-"""Business records kept by the bot: conversations, lost-device reports, confirmations, account
-actions and the audit log. Functions take the caller's connection, so a handler's writes commit
-together with its replies (see bot/worker.py).
+"""Business records kept by the bot: conversations, lost-device reports, confirmations, the audit
+log and the FAQ's questions and feedback. Functions take the caller's connection, so a handler's writes commit
+together with its replies (see bot/inbox.py).
 
 Report details are personal data: they live here and in messages to the reporter and the
 administrators, never in logs.
@@ -15,7 +15,9 @@ from sqlalchemy import (Column, DateTime, Float, Integer, String, Table, Text, d
                         update)
 from sqlalchemy.engine import Connection
 
-from bot.store import Id, as_aware, metadata, utc_naive  # noqa: F401  (as_aware re-exported)
+from bot.account_actions import account_actions
+from bot.directory import USER_REF_MAX_LENGTH
+from bot.store import Id, as_aware, fit, metadata, utc_naive  # noqa: F401  (as_aware re-exported)
 
 conversations = Table(
     "conversations", metadata,
@@ -49,7 +51,7 @@ confirmations = Table(
     Column("token", String(64), primary_key=True),
     Column("action", String(16), nullable=False),
     Column("admin_id", String(200), nullable=False),
-    Column("target_user_id", String(200), nullable=False),
+    Column("target_user_id", String(USER_REF_MAX_LENGTH), nullable=False),
     Column("target_label", String(300), nullable=False),
     Column("reason", Text),
     Column("report_id", Id),
@@ -58,28 +60,6 @@ confirmations = Table(
     Column("created_at", DateTime, nullable=False),
     Column("expires_at", DateTime, nullable=False),
     Column("used_at", DateTime),
-)
-
-account_actions = Table(
-    "account_actions", metadata,
-    Column("id", Id, primary_key=True, autoincrement=True),
-    Column("kind", String(16), nullable=False),  # lockout, logout, unlock
-    Column("target_user_id", String(200), nullable=False),
-    Column("target_label", String(300), nullable=False),
-    Column("steps", Text, nullable=False),  # JSON list of client methods, in order
-    Column("results", Text, nullable=False),  # JSON list of {step, ok, status, code}
-    Column("requested_by", String(200), nullable=False),
-    Column("reason", Text),
-    Column("report_id", Id),
-    Column("reply_kind", String(8), nullable=False),
-    Column("reply_id", String(200), nullable=False),
-    Column("created_at", DateTime, nullable=False),
-    Column("give_up_at", DateTime, nullable=False),
-    Column("status", String(16), nullable=False),  # pending, processing, done
-    Column("attempts", Integer, nullable=False, default=0),
-    Column("next_attempt_at", DateTime, nullable=False),
-    Column("lease_owner", String(64)),
-    Column("lease_until", DateTime),
 )
 
 audit_log = Table(
@@ -113,12 +93,6 @@ faq_feedback = Table(
     Column("entry_id", String(100), nullable=False),
     Column("vote", String(8), nullable=False),
 )
-
-
-def _fit(value: str, column: Column) -> str:
-    """A label cut to what its column holds (PostgreSQL refuses a longer one; the write would fail
-    on every retry)."""
-    return value[:column.type.length]
 
 
 def report_number(report_id: int) -> str:
@@ -223,7 +197,7 @@ def create_confirmation(tx: Connection, token: str, action: str, admin_id: str, 
                         reply_id: str, now: datetime, ttl: timedelta) -> None:
     tx.execute(insert(confirmations).values(
         token=token, action=action, admin_id=admin_id, target_user_id=target_user_id,
-        target_label=_fit(target_label, confirmations.c.target_label),
+        target_label=fit(target_label, confirmations.c.target_label),
         reason=reason, report_id=report_id, reply_kind=reply_kind, reply_id=reply_id,
         created_at=utc_naive(now), expires_at=utc_naive(now + ttl)))
 
@@ -240,39 +214,7 @@ def use_confirmation(tx: Connection, token: str, now: datetime) -> bool:
     return result.rowcount == 1
 
 
-# -- account actions ------------------------------------------------------------------------------
-
-def queue_account_action(tx: Connection, kind: str, steps: list[str], target_user_id: str, target_label: str,
-                         requested_by: str, reason: str | None, report_id: int | None, reply_kind: str,
-                         reply_id: str, now: datetime, give_up_after: timedelta) -> int:
-    result = tx.execute(insert(account_actions).values(
-        kind=kind, target_user_id=target_user_id, target_label=_fit(target_label, account_actions.c.target_label),
-        steps=json.dumps(steps),
-        results="[]", requested_by=requested_by, reason=reason, report_id=report_id, reply_kind=reply_kind,
-        reply_id=reply_id, created_at=utc_naive(now), give_up_at=utc_naive(now + give_up_after),
-        status="pending", attempts=0, next_attempt_at=utc_naive(now)))
-    return int(result.inserted_primary_key[0])
-
-
-def save_action_progress(tx: Connection, action_id: int, owner: str, results: list,
-                         retry_at: datetime | None = None) -> None:
-    """Record the steps done so far (a crash does not repeat them); optionally hand the row back."""
-    values = {"results": json.dumps(results)}
-    if retry_at is not None:
-        values.update(status="pending", lease_owner=None, lease_until=None, next_attempt_at=utc_naive(retry_at))
-    tx.execute(update(account_actions).where(account_actions.c.id == action_id,
-                                             account_actions.c.lease_owner == owner).values(**values))
-
-
-def finish_account_action(tx: Connection, action_id: int, owner: str, results: list) -> None:
-    tx.execute(update(account_actions).where(account_actions.c.id == action_id,
-                                             account_actions.c.lease_owner == owner)
-               .values(status="done", results=json.dumps(results), lease_owner=None, lease_until=None))
-
-
-def get_account_action(tx: Connection, action_id: int):
-    return tx.execute(select(account_actions).where(account_actions.c.id == action_id)).first()
-
+# -- account actions (the queue itself is the platform's: bot/account_actions.py) ---------------
 
 def suspended_by_bot(tx: Connection, user_id: str) -> bool:
     """Was the member's suspension made through the bot? True when, among the bot's finished actions

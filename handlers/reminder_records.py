@@ -1,5 +1,5 @@
 """Reminder records: broadcast occurrences and opt-outs, plus the outbox queries the broadcast
-pacing needs. Functions take the caller's connection (see bot/records.py for the same habit).
+pacing needs. Functions take the caller's connection (see handlers/records.py for the same habit).
 
 A broadcast row is one occurrence of one reminder (reminder id + local date, unique). Its status
 follows the claim protocol of `Store.claim` (pending -> running under a lease -> done), so a clock

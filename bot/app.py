@@ -16,6 +16,7 @@ from bot.webhook import MAX_BODY_BYTES, blueprint
 from bot.worker import error_reply_from, web_worker
 from config.settings import Settings, SettingsError, load_settings
 from handlers import admin, fallback, faq_chat, lost_device, reminders, rooms
+from handlers.access import AdminAccess
 from handlers.services import Services
 from scheduler.service import build_reminder_service
 
@@ -40,7 +41,7 @@ def build_routes() -> list[Route]:
     """The order is the product's behaviour: first match wins."""
     return [
         Route("action_result", admin.handle_action_done),
-        Route("admin", admin.handle),
+        Route("admin", admin.handle, claims=admin.is_command, admin_only=True, private_only=True),
         Route("rooms", rooms.handle),
         Route("lost_device_conversation", lost_device.handle_conversation),
         Route("lost_device_found", lost_device.handle_found),
@@ -89,7 +90,8 @@ def create_app(settings: Settings | None = None, *, clock=None, client=None, sta
             sys.exit(3)  # a configuration error: the process manager should not retry in a loop
     runtime = build_runtime(settings, clock=clock, client=client)
     runtime.services = build_services(runtime)
-    dispatcher = Dispatcher(build_routes(), screen=rooms.addressed, prepare=look_ups_first(runtime))
+    dispatcher = Dispatcher(build_routes(), screen=rooms.addressed, prepare=look_ups_first(runtime),
+                            access=AdminAccess())
     runtime.worker = web_worker(runtime.store, runtime.client, dispatcher, runtime.context,
                                 error_reply=error_reply_from(runtime.texts), periodic=PERIODIC_TASKS,
                                 startup_calls=[persistent_menu(runtime.texts)])

@@ -120,33 +120,31 @@ def members_named(event, read, policy: "AdminPolicy") -> list[tuple[str, bool]]:
     return named
 
 
-def handle(event, ctx):
+def is_command(event, ctx) -> bool:
+    """The admin route's events: a command or admin button we know, from anyone (a refusal is
+    audited), or any other "/" command from an administrator (told it is unknown). Anyone else's
+    "/..." is an ordinary message: the FAQ answers it."""
     command = parse_command(event)
     if command is None:
-        return None
-    name, args = command
-    extras: dict[str, AdminCommand] = ctx.services.admin_commands
-    user_id = event.source.user_id or "-"
-    known = name in COMMANDS or name in extras
-    policy: AdminPolicy = ctx.services.admins
+        return False
+    if command[0] in COMMANDS or command[0] in ctx.services.admin_commands:
+        return True
     try:
-        allowed = policy.is_admin(user_id)
-    except ApiError as exc:
-        return [Reply(Text(ctx.texts("admin.directory_unavailable", reason=f"{exc.status or exc.code}")))]
-    if not known:
-        if not allowed:
-            return None  # an ordinary message that happens to start with "/": let the FAQ answer
-        return [Reply(Text(ctx.texts("admin.unknown_command", command="/" + name)))]
-    channel = event.source.channel_id
-    if channel and channel != ctx.settings.admin_channel_id:
-        records.audit(ctx.tx, ctx.now, user_id, f"refused:{name}", "group room", target=channel)
-        return [Reply(Text(ctx.texts("admin.refused_group_room")))]
-    if not allowed:
-        records.audit(ctx.tx, ctx.now, user_id, f"refused:{name}", "not an administrator")
-        return [Reply(Text(ctx.texts("admin.refused_not_admin")))]
+        return ctx.services.admins.is_admin(event.source.user_id)
+    except ApiError:
+        return True  # the access check tells the administrator the directory is unavailable
+
+
+def handle(event, ctx):
+    """A command that passed the access check (bot/dispatcher.py, handlers/access.py)."""
+    name, args = parse_command(event)
+    extras: dict[str, AdminCommand] = ctx.services.admin_commands
     if name in extras:
-        records.audit(ctx.tx, ctx.now, user_id, f"command:{name}", "ok", target=" ".join(args)[:200] or None)
+        records.audit(ctx.tx, ctx.now, event.source.user_id, f"command:{name}", "ok",
+                      target=" ".join(args)[:200] or None)
         return extras[name][0](args, event, ctx)
+    if name not in COMMANDS:
+        return [Reply(Text(ctx.texts("admin.unknown_command", command="/" + name)))]
     return COMMANDS[name](args, event, ctx)
 
 

@@ -14,7 +14,10 @@ administrators' notice; values put into texts are made inert (no mentions) by co
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from datetime import timedelta
+from enum import StrEnum
+from typing import Callable
 
 from bot.directory import display_name
 from bot.errors import ApiError
@@ -36,6 +39,16 @@ ENTRY_MENU = {"端末をなくした", "スマホをなくした"}
 CANCEL = {"キャンセル", "きゃんせる", "やめる", "やめます", "中止", "取り消し", "cancel"}
 # The longest a report field is kept (characters, after one_line); the database allows at least this.
 LIMITS = {"device": 100, "when_where": 500, "notes": 1000, "reporter_name": 200}
+
+class Step(StrEnum):
+    """Where a member is in filing a report; each step has its handler in STEPS."""
+
+    DEVICE = "device"
+    WHEN_WHERE = "when_where"
+    SCREEN_LOCK = "screen_lock"
+    NOTES = "notes"
+    CONFIRM = "confirm"
+
 
 DEVICES = ("phone", "tablet", "pc", "other")
 LOCKS = ("yes", "no", "unknown")
@@ -118,12 +131,12 @@ def _summary(ctx, data: dict) -> Buttons:
     ))
 
 
-def _save(ctx, user_id: str, step: str, data: dict) -> None:
+def _save(ctx, user_id: str, step: "Step", data: dict) -> None:
     records.save_conversation(ctx.tx, user_id, FLOW, step, data, ctx.now, IDLE)
 
 
 def _start(ctx, user_id: str) -> list[Reply]:
-    _save(ctx, user_id, "device", {})
+    _save(ctx, user_id, Step.DEVICE, {})
     return [Reply(_ask_device(ctx), to=Recipient(user_id=user_id))]
 
 
@@ -165,43 +178,75 @@ def handle_conversation(event, ctx):
         records.end_conversation(ctx.tx, user_id)
         return [Reply(Text(ctx.texts("lost_device.found_while_reporting")))]
 
-    state = dict(conversation.data)
-    step = conversation.step
-    if step == "device":
-        device = _choice(text, data, "lost:device:", DEVICES, TYPED_DEVICE)
-        if device is None and not data:
-            device = field("device", text) or None  # typed something else: keep their words
-        if device is None:
-            return [Reply(Text(ctx.texts("lost_device.not_understood"))), Reply(_ask_device(ctx))]
-        state["device"] = device
-        _save(ctx, user_id, "when_where", state)
+    try:
+        step = Step(conversation.step)
+    except ValueError:  # a step this version does not know: start over cleanly
+        records.end_conversation(ctx.tx, user_id)
+        return _start(ctx, user_id)
+    return STEPS[step](event, ctx, Answer(user_id, text, data, dict(conversation.data)))
+
+
+@dataclass(frozen=True)
+class Answer:
+    """What the member said at a step, and what the report holds so far."""
+
+    user_id: str
+    text: str
+    data: str | None  # the button's postback, when a button was pressed
+    state: dict
+
+
+def _next(ctx, answer: Answer, step: Step, replies: list[Reply], **values) -> list[Reply]:
+    """Keep the answer's values and move on to `step`."""
+    _save(ctx, answer.user_id, step, {**answer.state, **values})
+    return replies
+
+
+def _on_device(event, ctx, answer: Answer) -> list[Reply]:
+    device = _choice(answer.text, answer.data, "lost:device:", DEVICES, TYPED_DEVICE)
+    if device is None and not answer.data:
+        device = field("device", answer.text) or None  # typed something else: keep their words
+    if device is None:
+        return [Reply(Text(ctx.texts("lost_device.not_understood"))), Reply(_ask_device(ctx))]
+    return _next(ctx, answer, Step.WHEN_WHERE, [Reply(Text(ctx.texts("lost_device.ask_when_where")))],
+                 device=device)
+
+
+def _on_when_where(event, ctx, answer: Answer) -> list[Reply]:
+    when_where = field("when_where", answer.text)
+    if not when_where:
         return [Reply(Text(ctx.texts("lost_device.ask_when_where")))]
-    if step == "when_where":
-        when_where = field("when_where", text)
-        if not when_where:
-            return [Reply(Text(ctx.texts("lost_device.ask_when_where")))]
-        state["when_where"] = when_where
-        _save(ctx, user_id, "screen_lock", state)
-        return [Reply(_ask_screen_lock(ctx))]
-    if step == "screen_lock":
-        lock = _choice(text, data, "lost:lock:", LOCKS, TYPED_LOCK)
-        if lock is None:
-            return [Reply(Text(ctx.texts("lost_device.not_understood"))), Reply(_ask_screen_lock(ctx))]
-        state["screen_lock"] = lock
-        _save(ctx, user_id, "notes", state)
-        return [Reply(_ask_notes(ctx))]
-    if step == "notes":
-        notes = "" if data == "lost:notes:none" else field("notes", text)
-        state["notes"] = notes or _label(ctx, "notes_none")
-        _save(ctx, user_id, "confirm", state)
-        return [Reply(_summary(ctx, state))]
-    if step == "confirm":
-        if _submits(text, data):
-            records.end_conversation(ctx.tx, user_id)
-            return _submit(event, ctx, state)
-        return [Reply(Text(ctx.texts("lost_device.not_understood"))), Reply(_summary(ctx, state))]
-    records.end_conversation(ctx.tx, user_id)  # a step this version does not know: start over cleanly
-    return _start(ctx, user_id)
+    return _next(ctx, answer, Step.SCREEN_LOCK, [Reply(_ask_screen_lock(ctx))], when_where=when_where)
+
+
+def _on_screen_lock(event, ctx, answer: Answer) -> list[Reply]:
+    lock = _choice(answer.text, answer.data, "lost:lock:", LOCKS, TYPED_LOCK)
+    if lock is None:
+        return [Reply(Text(ctx.texts("lost_device.not_understood"))), Reply(_ask_screen_lock(ctx))]
+    return _next(ctx, answer, Step.NOTES, [Reply(_ask_notes(ctx))], screen_lock=lock)
+
+
+def _on_notes(event, ctx, answer: Answer) -> list[Reply]:
+    notes = "" if answer.data == "lost:notes:none" else field("notes", answer.text)
+    state = {**answer.state, "notes": notes or _label(ctx, "notes_none")}
+    _save(ctx, answer.user_id, Step.CONFIRM, state)
+    return [Reply(_summary(ctx, state))]
+
+
+def _on_confirm(event, ctx, answer: Answer) -> list[Reply]:
+    if _submits(answer.text, answer.data):
+        records.end_conversation(ctx.tx, answer.user_id)
+        return _submit(event, ctx, answer.state)
+    return [Reply(Text(ctx.texts("lost_device.not_understood"))), Reply(_summary(ctx, answer.state))]
+
+
+STEPS: dict[Step, Callable[..., list[Reply]]] = {
+    Step.DEVICE: _on_device,
+    Step.WHEN_WHERE: _on_when_where,
+    Step.SCREEN_LOCK: _on_screen_lock,
+    Step.NOTES: _on_notes,
+    Step.CONFIRM: _on_confirm,
+}
 
 
 def _reporter_name(ctx, user_id: str) -> str | None:
@@ -227,7 +272,7 @@ def members_named(event, read) -> list[tuple[str, bool]]:
     if not user_id or not isinstance(event, (MessageEvent, PostbackEvent)) or not _submits(*_said(event)):
         return []
     conversation = read(lambda conn: records.get_conversation(conn, user_id))
-    return [(user_id, False)] if conversation and conversation.step == "confirm" else []
+    return [(user_id, False)] if conversation and conversation.step == Step.CONFIRM else []
 
 
 def _submit(event, ctx, state: dict) -> list[Reply]:

@@ -1,4 +1,4 @@
-"""config/vocabulary.yaml: the words the bot understands (synonyms, loss words, small talk).
+"""config/vocabulary.yaml: the words the bot understands (synonyms, loss words, small talk, emoji).
 
 Validated once when loaded; a mistake names the section and the word. The lists are kept as written;
 the matcher and the lost-device flow compare them after the bot's normaliser (bot/text.py).
@@ -49,6 +49,7 @@ class Vocabulary(_Strict):
     synonyms: dict[str, list[str]] = Field(default_factory=dict)
     lost_device: LostDeviceWords
     smalltalk: SmallTalk = Field(default_factory=SmallTalk)
+    emoji: dict[str, str] = Field(default_factory=dict)  # an emoji -> the word it stands for
 
     @field_validator("synonyms")
     @classmethod

@@ -70,9 +70,12 @@ class LossWords:
         """「スマホどっかいった」 yes; 「財布を落とした」 no; 「社用携帯がなくなって私物を使うことに」 no: a loss word with
         a device word, or a short message with a loss word that names no other belonging."""
         norm = normalize(text)
-        if not any(w in norm for w in self.loss):
-            return False
-        if any(w in norm for w in self.not_a_loss):
+        # A not-a-loss phrase hides only itself: 「経費で落とせる？」 is no loss, but 「スマホ落とした、
+        # 経費で落とせる？」 still is.
+        rest = norm
+        for phrase in self.not_a_loss:
+            rest = rest.replace(phrase, "|")
+        if not any(w in rest for w in self.loss):
             return False
         if any(w in norm for w in self.devices):
             return True

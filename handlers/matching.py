@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import math
 import re
+import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
@@ -43,27 +44,67 @@ normalize = textnorm.normalize  # the bot's one normaliser
 class SynonymTable:
     pattern: re.Pattern | None
     mapping: dict[str, str]
+    # Variants written with a long-vowel mark (ケータイ, ノーパソ), matched before the normaliser drops the
+    # mark: without it they read けたい and のぱそ, which are inside 付けたい and 事務所のパソコン.
+    marked_pattern: re.Pattern | None = None
+    marked: dict[str, str] = field(default_factory=dict)
 
     def apply(self, text: str) -> str:
         if self.pattern is None:
             return text
         return self.pattern.sub(lambda m: self.mapping[m.group(0)], text)
 
+    def canon(self, text: str) -> str:
+        """The text normalised, with every variant read as its canonical form."""
+        if self.marked_pattern is not None:
+            text = self.marked_pattern.sub(lambda m: " " + self.marked[m.group(0)] + " ", with_marks(text))
+        return self.apply(normalize(text))
+
+
+_KATA_TO_HIRA = {c: c - 0x60 for c in range(0x30A1, 0x30F7)}
+LONG_VOWEL = "ー"
+SHORT_FOLDED = 3  # a variant this short once its long-vowel mark is dropped is matched only with the mark
+
+
+def with_marks(text: str) -> str:
+    """Width, case and katakana folded like the normaliser does, but the long-vowel mark kept."""
+    return unicodedata.normalize("NFKC", text or "").lower().translate(_KATA_TO_HIRA)
+
 
 def compile_synonyms(table: dict[str, list[str]]) -> SynonymTable:
     """Variants -> canonical form. The canonical form maps to itself, so that a variant inside it
-    (パスワ in パスワード) is never replaced there: the longest match wins."""
+    (パスワ in パスワード) is never replaced there: the longest match wins. A variant with a long-vowel
+    mark is also matched as written, and only so when dropping the mark leaves a short, ambiguous form."""
     mapping: dict[str, str] = {}
+    marked: dict[str, str] = {}
     for canonical, variants in table.items():
         canon = normalize(canonical)
         for variant in [canonical, *variants]:
             v = normalize(variant)
-            if v:
-                mapping.setdefault(v, canon)
-    if not mapping:
+            if not v:
+                continue
+            written = "".join(ch for ch in with_marks(variant) if not ch.isspace())
+            if LONG_VOWEL in written:
+                marked.setdefault(written, canon)
+                if len(v) <= SHORT_FOLDED:
+                    continue
+            mapping.setdefault(v, canon)
+    if not mapping and not marked:
         return SynonymTable(None, {})
-    ordered = sorted(mapping, key=len, reverse=True)
-    return SynonymTable(re.compile("|".join(map(re.escape, ordered))), mapping)
+
+    def alternation(words):
+        return re.compile("|".join(map(re.escape, sorted(words, key=len, reverse=True)))) if words else None
+
+    return SynonymTable(alternation(mapping), mapping, alternation(marked), marked)
+
+
+def emoji_reader(table: dict[str, str]) -> Callable[[str], str]:
+    """「🔕にしたい」 -> 「通知オフにしたい」: emoji that stand for a word (config/vocabulary.yaml's `emoji`),
+    written as the word before matching; the normaliser would drop them as symbols."""
+    if not table:
+        return lambda text: text
+    pattern = re.compile("|".join(map(re.escape, sorted(table, key=len, reverse=True))))
+    return lambda text: pattern.sub(lambda m: table[m.group(0)], text)
 
 
 READING = "ʳ"  # prefix of the features taken from how a text is read (kana)
@@ -87,8 +128,15 @@ def features(canon: str, lemmas: list[str] = (), prefix: str = "") -> dict[str, 
 def kana_share(text: str) -> float:
     """Share of hiragana and Latin letters (romaji) among the letters of a text; katakana loanwords like
     メリット do not count. Such a text has no kanji for the model or the bigrams to hold on to."""
+    # Latin words that are terms, not romaji (LINE WORKS, Wi-Fi, PC): 「LINE WORKS入れたら24時間働かされそう」
+    # is written with kanji, not in kana.
+    text = _LATIN_WORD.sub(lambda m: "" if m.group(0) in textnorm.ASCII_KEEP else m.group(0),
+                           unicodedata.normalize("NFKC", text).lower())
     letters = [ch for ch in text if ch.isalnum()]
     return sum("ぁ" <= ch <= "ゖ" or ch.isascii() for ch in letters) / len(letters) if letters else 0.0
+
+
+_LATIN_WORD = re.compile(r"[a-z]+")
 
 
 # ----------------------------------------------------------------------------- small talk
@@ -212,6 +260,7 @@ class Matcher:
         vocabulary = vocabulary or default_vocabulary()
         self.synonyms = compile_synonyms(vocabulary.synonyms)
         self.smalltalk = SmallTalk(vocabulary)
+        self.read_emoji = emoji_reader(vocabulary.emoji)
         self.lemmatize = lemmatize or (lambda text: [])
         self.read = read
         self.ids = [d.id for d in docs]
@@ -232,7 +281,7 @@ class Matcher:
     # -- words ------------------------------------------------------------------------------------
 
     def canon(self, text: str) -> str:
-        return self.synonyms.apply(normalize(text))
+        return self.synonyms.canon(text)
 
     def kana_only(self, text: str) -> bool:
         return kana_share(text) >= KANA_ONLY
@@ -337,6 +386,7 @@ class Matcher:
         return np.clip((cosine - p.cosine_floor) / (p.cosine_ceiling - p.cosine_floor), 0.0, 1.0)
 
     def rank(self, text: str, limit: int = 5) -> list[Ranked]:
+        text = self.read_emoji(text)
         words = self.word_scores(text)
         meaning = self.meaning_scores(text)
         w = self.params.semantic_weight if self.semantic is not None else 0.0

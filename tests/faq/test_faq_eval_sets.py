@@ -1,8 +1,8 @@
 """Accuracy floors on every question set (a drop below one fails the suite).
 
 - faq_dev.yaml (the shared dev set) and faq_heldout.yaml (an older set in our own vocabulary): 100%.
-- faq_tuning_everyday.yaml and faq_tuning2/3/4/5_everyday.yaml: employees' everyday words, written the
-  same way by five other people, used for tuning.
+- faq_tuning_everyday.yaml and faq_tuning2..7_everyday.yaml: employees' everyday words, written the
+  same way by seven other people, used for tuning.
 - faq_heldout_everyday.yaml: employees' everyday words, written from the source documents by someone who
   had not read config/faq.yaml, committed before tuning and never tuned on. Its floor sits just under
   what it measured, so that a change that makes unseen questions worse is caught.
@@ -29,7 +29,9 @@ FLOORS = {  # name: (in scope, out of scope)
     "faq_tuning3_everyday.yaml": (0.94, 0.88),
     "faq_tuning4_everyday.yaml": (0.95, 0.94),
     "faq_tuning5_everyday.yaml": (0.95, 0.94),
-    "faq_heldout_everyday.yaml": (0.92, 0.98),
+    "faq_tuning6_everyday.yaml": (0.99, 0.97),
+    "faq_tuning7_everyday.yaml": (0.99, 0.97),
+    "faq_heldout_everyday.yaml": (0.94, 0.98),
 }
 
 

@@ -275,3 +275,15 @@ def test_keywords_that_mean_the_same_count_once():
     m = matching.Matcher(docs, matching.MatchParams(**matching.WORDS_ONLY))
     assert m._keyword_hits(m.canon("企業として")) == {0: 2.0}
     assert m._keyword_hits(m.canon("会社の経営")) == {0: 3.0}
+
+
+@pytest.mark.parametrize("text,entry", [("🔕にしたい", "snooze"), ("📱なくした", "lost-device")])
+def test_emoji_that_stand_for_a_word_are_read_as_the_word(book, text, entry):
+    assert faq.classify(book, text).entry_id == entry
+
+
+def test_a_long_vowel_variant_is_matched_as_written_not_inside_other_words():
+    """ケータイ would read けたい once the mark is dropped, which is inside 付けたい."""
+    table = matching.compile_synonyms({"すまほ": ["ケータイ"]})
+    assert "すまほ" in table.canon("ケータイ代")
+    assert "すまほ" not in table.canon("名札を付けたい")

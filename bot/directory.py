@@ -13,6 +13,8 @@ import logging
 import re
 import threading
 import time
+
+from cachetools import TTLCache
 from contextlib import contextmanager
 from typing import Iterable
 
@@ -81,12 +83,14 @@ class Directory:
     (the sender, a command's target), outside the transaction, then runs the handlers `offline`: there
     a look-up is answered from what was prepared, or fails as the API did, and never calls it."""
 
-    def __init__(self, client, ttl_seconds: float = 300.0, now=time.monotonic):
+    def __init__(self, client, ttl_seconds: float = 300.0, now=time.monotonic, max_members: int = 10_000):
         self.client = client
         self.ttl = ttl_seconds
         self._now = now
-        self._cache: dict[str, tuple[float, dict | None]] = {}
-        self._failed: dict[str, tuple[float, ApiError]] = {}
+        # (when read, the member or None for "no such member"); a failure is kept just long enough
+        # for the handler that prepared it to get the same error.
+        self._cache: TTLCache = TTLCache(max_members, ttl_seconds, timer=now)
+        self._failed: TTLCache = TTLCache(max_members, PREPARED_SECONDS, timer=now)
         self._lock = threading.Lock()
         self._local = threading.local()
 
@@ -115,7 +119,7 @@ class Directory:
         return user
 
     def _offline_answer(self, key: str, hit, failed) -> dict | None:
-        if failed and self._now() - failed[0] < PREPARED_SECONDS:
+        if failed:
             raise failed[1]
         if hit:
             return hit[1]  # older than asked for; the API is not called inside a transaction

@@ -13,6 +13,7 @@ import collections
 import hashlib
 import json
 import logging
+import threading
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -20,6 +21,7 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Iterator
 
+from cachetools import LRUCache
 from sqlalchemy import (
     BigInteger,
     Boolean,
@@ -216,7 +218,8 @@ class Store:
         self.inbox_writer = InboxWriter(engine, inbox, self.now)
         self._arrivals: collections.deque[float] = collections.deque(maxlen=FLOOD_CALLBACKS)
         self._flood_seen = float("-inf")
-        self._recently_kept: set[str] = set()
+        self._recently_kept: LRUCache = LRUCache(RECENTLY_KEPT)
+        self._recently_kept_lock = threading.Lock()
 
     def now(self) -> datetime:
         return utc_naive(self.clock.now())
@@ -278,8 +281,9 @@ class Store:
         """Keep a verified event before it is acknowledged: True once kept, False when the same raw
         body is known to be stored already (a duplicate). Raises SQLAlchemyError or OSError when it
         could not be kept."""
-        if body_hash in self._recently_kept:  # a replay of a body this process kept moments ago
-            return False
+        with self._recently_kept_lock:
+            if body_hash in self._recently_kept:  # a replay of a body this process kept moments ago
+                return False
         arrived = time.monotonic()
         self._arrivals.append(arrived)
         if len(self._arrivals) == FLOOD_CALLBACKS and arrived - self._arrivals[0] < FLOOD_SECONDS:
@@ -292,9 +296,8 @@ class Store:
             self.journal.append(body_hash, body, event_type, self.now())  # older duplicates: skipped at import
             kept = True
         if kept:
-            if len(self._recently_kept) >= RECENTLY_KEPT:
-                self._recently_kept.clear()  # coarse, but a replay it forgets is still skipped by the inbox
-            self._recently_kept.add(body_hash)
+            with self._recently_kept_lock:  # the oldest is forgotten first; the inbox still skips its replay
+                self._recently_kept[body_hash] = True
         return kept
 
     def intake_flooded(self) -> bool:

@@ -276,59 +276,96 @@ def load_faq(
     params: matching.MatchParams | None = None,
     embedding_cache: Path | None = DEFAULT_EMBEDDING_CACHE,
 ) -> FaqBook:
-    """Read, validate and index the FAQ. Pure: returns a new book or raises FaqError."""
-    faq_name, company_name = Path(faq_path).name, Path(company_path).name
-    company_raw = _read_yaml(Path(company_path), company_name)
-    raw = _read_yaml(Path(faq_path), faq_name)
+    """Read, validate and index the FAQ. Pure: returns a new book or raises FaqError, which lists
+    every problem found (not only the first), each naming the file, the entry and the field."""
+    faq_name = Path(faq_path).name
     errors: list[str] = []
+    company = _company_values(_read_yaml(Path(company_path), Path(company_path).name), Path(company_path).name,
+                              errors)
+    top = _top(_read_yaml(Path(faq_path), faq_name), faq_name, errors)
+    categories = _categories(top, faq_name, errors)
+    messages = _messages(top, company, faq_name, errors)
+    entries = _entries(top, company, faq_name, errors)
+    _cross_check(entries, [c.id for c in categories], top, faq_name, errors)
+    not_ours_answer = ""
+    if top.not_ours is not None:
+        not_ours_answer = _fill(top.not_ours.answer, company, f"{faq_name}: not_ours: field 'answer'", errors)
+    if errors:
+        raise FaqError(errors)
+    matcher = _matcher(entries, top, Path(faq_path), params, embedding_cache)
+    return FaqBook(
+        entries=tuple(entries),
+        categories=tuple(categories),
+        messages=messages,  # type: ignore[arg-type]
+        company=company,
+        matcher=matcher,
+        not_ours=not_ours_answer,
+        topic_words=_canonical_terms(matcher, top.topic_only.words),
+        topic_fillers=_canonical_terms(matcher, top.topic_only.fillers),
+        by_id={e.id: e for e in entries},
+        source=str(faq_path),
+    )
 
-    # company values: flat mapping of names to scalars
-    company: dict[str, str] = {}
-    if not isinstance(company_raw, dict):
-        errors.append(f"{company_name}: must be a mapping of name: value")
-    else:
-        for key, value in company_raw.items():
-            if not isinstance(key, str) or not re.fullmatch(r"[a-z_][a-z0-9_]*", key):
-                errors.append(f"{company_name}: key {key!r}: use lower_case_with_underscores")
-            elif value is None or isinstance(value, (dict, list)):
-                errors.append(f"{company_name}: key '{key}': must be a text or number")
-            else:
-                company[key] = str(value)
 
+def _company_values(raw: Any, name: str, errors: list[str]) -> dict[str, str]:
+    """company.yaml: a flat mapping of lower_case names to texts or numbers."""
     if not isinstance(raw, dict):
-        raise FaqError(errors + [f"{faq_name}: must be a mapping with categories, messages, entries"])
-    try:
-        top = _Top.model_validate(raw)
-    except ValidationError as exc:
-        raise FaqError(errors + _pydantic_errors(faq_name, exc)) from None
+        errors.append(f"{name}: must be a mapping of name: value")
+        return {}
+    company: dict[str, str] = {}
+    for key, value in raw.items():
+        if not isinstance(key, str) or not re.fullmatch(r"[a-z_][a-z0-9_]*", key):
+            errors.append(f"{name}: key {key!r}: use lower_case_with_underscores")
+        elif value is None or isinstance(value, (dict, list)):
+            errors.append(f"{name}: key '{key}': must be a text or number")
+        else:
+            company[key] = str(value)
+    return company
 
+
+def _top(raw: Any, name: str, errors: list[str]) -> "_Top":
+    if not isinstance(raw, dict):
+        raise FaqError(errors + [f"{name}: must be a mapping with categories, messages, entries"])
+    try:
+        return _Top.model_validate(raw)
+    except ValidationError as exc:
+        raise FaqError(errors + _pydantic_errors(name, exc)) from None
+
+
+def _categories(top: "_Top", name: str, errors: list[str]) -> list[Category]:
     categories: list[Category] = []
     for i, c in enumerate(top.categories):
         try:
             categories.append(Category.model_validate(c))
         except ValidationError as exc:
-            errors += _pydantic_errors(f"{faq_name}: category #{i + 1}", exc)
-    category_ids = [c.id for c in categories]
-    for cid in {c for c in category_ids if category_ids.count(c) > 1}:
-        errors.append(f"{faq_name}: category '{cid}': duplicate id")
+            errors += _pydantic_errors(f"{name}: category #{i + 1}", exc)
+    ids = [c.id for c in categories]
+    for cid in sorted({c for c in ids if ids.count(c) > 1}):
+        errors.append(f"{name}: category '{cid}': duplicate id")
+    return categories
 
-    messages: Messages | None = None
+
+def _messages(top: "_Top", company: dict[str, str], name: str, errors: list[str]) -> Messages | None:
     try:
         messages = Messages.model_validate(top.messages)
     except ValidationError as exc:
-        errors += _pydantic_errors(f"{faq_name}: messages", exc)
-    if messages is not None:
-        filled = {}
-        for name in Messages.model_fields:
-            tmpl = getattr(messages, name)
-            extra = {"category": "{category}"} if name == "category" else {}
-            filled[name] = _fill(tmpl, {**company, **extra}, f"{faq_name}: messages: field '{name}'", errors)
-        messages = Messages(**filled)
+        errors += _pydantic_errors(f"{name}: messages", exc)
+        return None
+    filled = {}
+    for field_name in Messages.model_fields:
+        extra = {"category": "{category}"} if field_name == "category" else {}
+        filled[field_name] = _fill(getattr(messages, field_name), {**company, **extra},
+                                   f"{name}: messages: field '{field_name}'", errors)
+    return Messages(**filled)
 
+
+def _entries(top: "_Top", company: dict[str, str], name: str, errors: list[str]) -> list[Entry]:
+    """Each entry validated on its own (one bad entry does not hide the others' problems), with the
+    company's values filled into its answer and questions."""
     entries: list[Entry] = []
     seen: dict[str, int] = {}
     for i, item in enumerate(top.entries):
-        where = f"{faq_name}: {_where(i, item)}"
+        where = f"{name}: {_where(i, item)}"
         if not isinstance(item, dict):
             errors.append(f"{where}: must be a mapping")
             continue
@@ -346,52 +383,38 @@ def load_faq(
             errors.append(f"{where}: field 'answer': longer than {TEXT_LIMIT} characters once filled in")
         questions = [_fill(q, company, f"{where}: field 'questions'", errors) for q in entry.questions]
         entries.append(entry.model_copy(update={"answer": answer, "questions": questions}))
+    return entries
 
-    by_id = {e.id: e for e in entries}
+
+def _cross_check(entries: list[Entry], category_ids: list[str], top: "_Top", name: str, errors: list[str]) -> None:
+    """What one entry cannot check alone: its category and related entries exist, titles differ."""
+    known_ids = {e.id for e in entries} | {x.get("id") for x in top.entries if isinstance(x, dict)}
     titles: dict[str, str] = {}
     for e in entries:
-        where = f"{faq_name}: entry '{e.id}'"
+        where = f"{name}: entry '{e.id}'"
         if e.category not in category_ids:
             errors.append(f"{where}: field 'category': unknown category '{e.category}'")
         for r in e.related:
-            if r not in by_id and r not in {x.get("id") for x in top.entries if isinstance(x, dict)}:
+            if r not in known_ids:
                 errors.append(f"{where}: field 'related': unknown entry id '{r}'")
             elif r == e.id:
                 errors.append(f"{where}: field 'related': refers to itself")
         if e.title in titles:
             errors.append(f"{where}: field 'title': same title as entry '{titles[e.title]}'")
         titles.setdefault(e.title, e.id)
-    if errors:
-        raise FaqError(errors)
 
+
+def _matcher(entries: list[Entry], top: "_Top", faq_path: Path, params: matching.MatchParams | None,
+             embedding_cache: Path | None) -> matching.Matcher:
     docs = [matching.IndexedDoc(e.id, [e.title, *e.questions], dict(e.keywords), tuple(e.about), tuple(e.not_about))
             for e in entries]
-    not_ours_answer = ""
-    if top.not_ours is not None:
-        not_ours_answer = _fill(top.not_ours.answer, company, f"{faq_name}: not_ours: field 'answer'", errors)
-        if top.not_ours.questions:
-            docs.append(matching.IndexedDoc(NOT_OURS_ID, list(top.not_ours.questions),
-                                            keywords=dict(top.not_ours.keywords)))
-    if errors:
-        raise FaqError(errors)
-    vocabulary = _vocabulary_beside(Path(faq_path))
-    matcher = matching.Matcher(docs, params or matching.MatchParams(), vocabulary=vocabulary,
-                               out_of_scope=top.out_of_scope, other_apps=top.other_apps,
-                               lemmatize=morphology.shared().lemmas,
-                               read=morphology.shared().reading,
-                               embedding_cache=embedding_cache)
-    return FaqBook(
-        entries=tuple(entries),
-        categories=tuple(categories),
-        messages=messages,  # type: ignore[arg-type]
-        company=company,
-        matcher=matcher,
-        not_ours=not_ours_answer,
-        topic_words=_canonical_terms(matcher, top.topic_only.words),
-        topic_fillers=_canonical_terms(matcher, top.topic_only.fillers),
-        by_id=by_id,
-        source=str(faq_path),
-    )
+    if top.not_ours is not None and top.not_ours.questions:
+        docs.append(matching.IndexedDoc(NOT_OURS_ID, list(top.not_ours.questions),
+                                        keywords=dict(top.not_ours.keywords)))
+    return matching.Matcher(docs, params or matching.MatchParams(), vocabulary=_vocabulary_beside(faq_path),
+                            out_of_scope=top.out_of_scope, other_apps=top.other_apps,
+                            lemmatize=morphology.shared().lemmas, read=morphology.shared().reading,
+                            embedding_cache=embedding_cache)
 
 
 # ----------------------------------------------------------------------------- classify

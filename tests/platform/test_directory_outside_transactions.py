@@ -7,7 +7,7 @@ from contextlib import contextmanager
 
 import pytest
 
-from bot.client import ApiError
+from bot.errors import ApiError
 from bot.directory import Directory
 from emulator.directory import ADMIN, ADMIN_CHANNEL_ID, SEED_USERS, SUPER_ADMIN
 from tests.lost_device.conftest import file_report
@@ -44,6 +44,21 @@ def test_offline_look_ups_are_answered_from_what_was_prepared_and_never_call_the
         assert unprepared.value.code == "NOT_PREPARED"
     assert sorted(client.calls) == ["nobody", "u1", "u2"]  # nothing called while offline
     assert directory.get_user("u3") is None and client.calls[-1] == "u3"  # online again
+
+
+def test_the_member_cache_is_bounded_and_expires():
+    now = [0.0]
+    client = FakeClient({f"u{i}": {"userId": f"u{i}"} for i in range(3)})
+    directory = Directory(client, ttl_seconds=300.0, now=lambda: now[0], max_members=2)
+    for ref in ("u0", "u1", "u2"):
+        directory.get_user(ref)
+    directory.get_user("u2")
+    assert client.calls == ["u0", "u1", "u2"]  # u2 answered from the cache
+    directory.get_user("u0")
+    assert client.calls[-1] == "u0"  # pushed out by u2: at most two members are kept
+    now[0] = 301.0
+    directory.get_user("u0")
+    assert client.calls == ["u0", "u1", "u2", "u0", "u0"]  # older than the TTL: read again
 
 
 @contextmanager

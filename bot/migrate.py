@@ -1,4 +1,5 @@
-"""Run the Alembic migrations: `python -m bot.migrate` (the Procfile's release line).
+"""Run the Alembic migrations: `python -m bot.migrate` (the Procfile's release line), also
+`python -m manage migrate`.
 
 The web process also runs them at start when the database is the default SQLite file, so that a
 first run needs no set-up step.

@@ -609,37 +609,7 @@ def reply_texts(replies: Iterable[Reply]) -> list[str]:
 
 # ----------------------------------------------------------------------------- CLI
 
-def main(argv: list[str] | None = None) -> int:
-    args = list(sys.argv[1:] if argv is None else argv)
-    if not args or args[0] in ("-h", "--help"):
-        print("usage: python -m handlers.faq evaluate FILE... | check | ask TEXT")
-        return 2
-    cmd, rest = args[0], args[1:]
-    if cmd == "evaluate":
-        from handlers import faq_eval
+if __name__ == "__main__":  # the Procfile's release line: `python -m handlers.faq check`
+    import manage
 
-        return faq_eval.main(rest)
-    try:
-        book = load_faq()
-    except FaqError as exc:
-        print(exc, file=sys.stderr)
-        return 1
-    if cmd == "check":
-        print(f"ok: {len(book.entries)} entries, {len(book.categories)} categories")
-        return 0
-    if cmd == "ask":
-        text = " ".join(rest)
-        outcome = classify(book, text)
-        print(outcome)
-        for r in book.matcher.rank(book.matcher.smalltalk.strip(text)):
-            print(f"  {r.id:20s} {r.score:.3f} words={r.words:.3f} meaning={r.meaning:.3f}")
-        for t in reply_texts(respond(book, text)):
-            print(t)
-        sys.stdout.flush()
-        return 0
-    print(f"unknown command {cmd!r}", file=sys.stderr)
-    return 2
-
-
-if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(manage.run(["faq", *sys.argv[1:]], prog="python -m handlers.faq"))

@@ -171,13 +171,9 @@ def default_explain(book) -> Callable[[str], Explained]:
     return explain
 
 
-def main(argv: list[str] | None = None) -> int:
-    paths = list(sys.argv[1:] if argv is None else argv)
-    words_only = "--words-only" in paths  # as with BOT_FAQ_SEMANTIC=false
-    paths = [p for p in paths if p != "--words-only"]
-    if not paths:
-        print("usage: python -m handlers.faq evaluate [--words-only] FILE [FILE...]", file=sys.stderr)
-        return 2
+def evaluate(paths: list[str], words_only: bool = False, echo=print) -> int:
+    """Score each set with the FAQ in this process: every miss, then the summary. 0 when every set
+    reaches its bar, else 1. `words_only` scores as with BOT_FAQ_SEMANTIC=false."""
     from handlers import faq, matching
 
     book = faq.load_faq(params=matching.MatchParams(**matching.WORDS_ONLY) if words_only else None)
@@ -186,11 +182,13 @@ def main(argv: list[str] | None = None) -> int:
     for path in paths:
         report = score(path, ask, explain)
         for f in report.failures:
-            print("FAIL " + f.describe())
-        print(report.summary())
+            echo("FAIL " + f.describe())
+        echo(report.summary())
         ok = ok and report.ok
     return 0 if ok else 1
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    import manage
+
+    sys.exit(manage.run(["faq", "evaluate", *sys.argv[1:]], prog="python -m handlers.faq_eval"))

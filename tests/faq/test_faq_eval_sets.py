@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+import manage
 from handlers import faq, faq_eval
 
 DATA = Path(__file__).parent / "data"
@@ -79,9 +80,9 @@ def test_scoring_rules():
 
 
 def test_cli_exit_codes(capsys):
-    assert faq_eval.main([str(DATA / "faq_dev.yaml")]) == 0
-    assert faq.main(["evaluate", str(DATA / "faq_dev.yaml")]) == 0
-    assert faq.main(["evaluate", "--words-only", str(DATA / "faq_dev.yaml")]) == 0
+    assert manage.run(["faq", "evaluate", str(DATA / "faq_dev.yaml")]) == 0
+    assert manage.run(["faq", "evaluate", "--words-only", str(DATA / "faq_dev.yaml")]) == 0
+    assert manage.run(["faq", "evaluate"]) == 2  # a usage error
     out = capsys.readouterr().out
     assert "in scope 30/30" in out and "Hit@3 30/30" in out and "fallback rate" in out
 
@@ -91,6 +92,6 @@ def test_a_miss_says_what_the_bot_did_instead(tmp_path, capsys):
     one.write_text("topics: {cost: {signature: [補助]}}\n"
                    "questions:\n  - {q: 通信費の補助はいくら？, topic: cost, expect: [[存在しない語]]}\n",
                    encoding="utf-8")
-    assert faq_eval.main([str(one)]) == 1
+    assert manage.run(["faq", "evaluate", str(one)]) == 1
     out = capsys.readouterr().out
     assert "bot: answer comm-cost" in out and "in scope 0/1" in out and "Hit@3 0/1" in out

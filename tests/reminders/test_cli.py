@@ -89,7 +89,7 @@ def test_list_runs_as_a_command(keypair, tmp_path):
 
 def test_a_run_missed_while_the_clock_was_down_is_caught_up_within_the_grace_time(keypair, sqlite_url, tmp_path):
     from handlers import reminder_records as rr
-    from scheduler.__main__ import catch_up
+    from scheduler.commands import catch_up
     from scheduler.broadcast import Broadcaster
     from scheduler.config import load_reminders
 

@@ -6,13 +6,15 @@ import threading
 from contextlib import contextmanager
 
 import pytest
+from sqlalchemy import select
 
 from bot.errors import ApiError
 from bot.directory import Directory
 from emulator.directory import ADMIN, ADMIN_CHANNEL_ID, SEED_USERS, SUPER_ADMIN
+from handlers import records
 from tests.lost_device.conftest import file_report
 from tests.stack import running_stack
-from tests.talk import Talk, message_text
+from tests.talk import Talk, find_action, message_text
 
 
 class FakeClient:
@@ -106,3 +108,43 @@ def test_a_report_and_its_lockout_make_no_directory_call_inside_a_transaction(ke
         assert inside == []
         calls = [c["path"] for c in stack.emulator.calls() if c["path"].startswith("/v1.0/users/")]
         assert any(SEED_USERS["tanaka"].user_id in p or "tanaka" in p for p in calls)  # they were looked up
+
+
+def test_a_slow_directory_call_does_not_hold_the_database_for_others(keypair, sqlite_url, clock):
+    """Filing a report ends the conversation (a write) and looks the reporter's name up (an API call).
+    While that look-up hangs, another writer gets the SQLite database at once: the call is made
+    before the report's transaction, not inside it."""
+    tanaka = SEED_USERS["tanaka"]
+    with running_stack(keypair, sqlite_url, clock=clock) as stack:
+        store, client = stack.runtime.store, stack.runtime.client
+        employee = Talk(stack.emulator, tanaka.user_id)
+        first = employee.say("スマホをなくしてしまいました", expect=2)
+        employee.press(employee.press(first[-1], "報告する")[-1], "私物スマートフォン")
+        employee.press(employee.say("今朝 駅で")[-1], "設定していた")
+        summary = employee.say("特になし")
+
+        entered, release = threading.Event(), threading.Event()
+        inner_get_user = client.get_user
+
+        def slow_get_user(ref):
+            if ref == tanaka.user_id:
+                entered.set()
+                assert release.wait(30), "the test never released the directory call"
+            return inner_get_user(ref)
+
+        client.get_user = slow_get_user
+        try:
+            before = employee.seen()
+            submit = find_action(summary[-1], "この内容で報告する")
+            assert stack.emulator.say(tanaka.user_id, submit.get("text") or submit["label"],
+                                      postback=submit.get("postback"))["status"] == 200
+            assert entered.wait(30), "the reporter was never looked up"
+            with store.engine.begin() as conn:  # fails after 200 ms if the worker holds the write lock
+                conn.exec_driver_sql("PRAGMA busy_timeout = 200")
+                records.audit(conn, clock.now(), "u-other", "other_conversation", "ok")
+        finally:
+            release.set()
+            client.get_user = inner_get_user
+        assert "R-0001" in message_text(employee.wait_new(before, expect=1)[0])
+        with store.engine.connect() as conn:
+            assert [r.reporter_name for r in conn.execute(select(records.reports))] == [f"{tanaka.last_name} {tanaka.first_name}"]

@@ -9,19 +9,15 @@ rows are first selected FOR UPDATE SKIP LOCKED so that several processes do not 
 """
 from __future__ import annotations
 
-import collections
 import hashlib
 import json
 import logging
-import threading
-import time
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Iterator
 
-from cachetools import LRUCache
 from sqlalchemy import (
     BigInteger,
     Boolean,
@@ -47,6 +43,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Connection, Engine
 
 from bot.inbox_writer import InboxWriter
+from bot.intake import InboxIntake, Intake, JournalIntake
 from bot.intake_journal import IntakeJournal, JournalRow
 from bot.owners import is_dead_here
 from bot.private_files import sqlite_path
@@ -121,12 +118,14 @@ class _NoResultRows(logging.Filter):
         return not (isinstance(record.msg, str) and record.msg.startswith("Row "))
 
 
-_ENGINE_LOGGER = logging.getLogger("sqlalchemy.engine.Engine")
-if not any(isinstance(f, _NoResultRows) for f in _ENGINE_LOGGER.filters):
-    _ENGINE_LOGGER.addFilter(_NoResultRows())
+def _hide_result_rows() -> None:
+    engine_logger = logging.getLogger("sqlalchemy.engine.Engine")
+    if not any(isinstance(f, _NoResultRows) for f in engine_logger.filters):
+        engine_logger.addFilter(_NoResultRows())
 
 
 def make_engine(url: str) -> Engine:
+    _hide_result_rows()  # whoever turns SQL logging on later
     # hide_parameters: statement parameters are report details and FAQ questions; they must not reach
     # the logs, neither through SQLAlchemy's own (INFO/DEBUG) logging nor in a logged exception's text.
     if url.startswith("sqlite"):
@@ -192,14 +191,6 @@ class OutgoingMessage:
     dedup_key: str | None = None
 
 
-# A flood: 20 callbacks within 0.1 s (200 a second) into one process. It counts as over 1 s after the
-# last one was seen, so that a flood with short pauses does not set the worker going at each pause.
-FLOOD_CALLBACKS, FLOOD_SECONDS, FLOOD_LINGER_SECONDS = 20, 0.1, 1.0
-# Bodies this process kept lately: a replay of one is answered "duplicate" at once and, being no new
-# event, does not count towards a flood.
-RECENTLY_KEPT = 10_000
-
-
 def journal_directory(database_url: str) -> Path | None:
     """Where a SQLite file's intake journal lives (beside the file); None for any other database."""
     database = sqlite_path(database_url)
@@ -207,8 +198,9 @@ def journal_directory(database_url: str) -> Path | None:
 
 
 class Store:
-    """`journal`: the intake journal callbacks are appended to (SQLite file); without one, each
-    callback is inserted into the inbox directly (PostgreSQL)."""
+    """The platform's tables and the one lease primitive (`claim`). `journal`: the intake journal
+    callbacks are appended to (SQLite file); without one, each callback is inserted into the inbox
+    directly (PostgreSQL). Either way `intake` (bot/intake.py) keeps them."""
 
     def __init__(self, engine: Engine, clock, journal: IntakeJournal | None = None):
         self.engine = engine
@@ -216,10 +208,8 @@ class Store:
         self.is_postgres = engine.dialect.name == "postgresql"
         self.journal = journal
         self.inbox_writer = InboxWriter(engine, inbox, self.now)
-        self._arrivals: collections.deque[float] = collections.deque(maxlen=FLOOD_CALLBACKS)
-        self._flood_seen = float("-inf")
-        self._recently_kept: LRUCache = LRUCache(RECENTLY_KEPT)
-        self._recently_kept_lock = threading.Lock()
+        self.intake: Intake = (JournalIntake(journal, self._insert_journal_rows, self.now) if journal is not None
+                               else InboxIntake(self.inbox_writer))
 
     def now(self) -> datetime:
         return utc_naive(self.clock.now())
@@ -278,38 +268,15 @@ class Store:
     # -- inbox ----------------------------------------------------------------------------------
 
     def add_inbox(self, body_hash: str, body: str, event_type: str) -> bool:
-        """Keep a verified event before it is acknowledged: True once kept, False when the same raw
-        body is known to be stored already (a duplicate). Raises SQLAlchemyError or OSError when it
-        could not be kept."""
-        with self._recently_kept_lock:
-            if body_hash in self._recently_kept:  # a replay of a body this process kept moments ago
-                return False
-        arrived = time.monotonic()
-        self._arrivals.append(arrived)
-        if len(self._arrivals) == FLOOD_CALLBACKS and arrived - self._arrivals[0] < FLOOD_SECONDS:
-            self._flood_seen = arrived
-            if self.journal is not None:
-                self.journal.mark_flood()
-        if self.journal is None:
-            kept = self.inbox_writer.add(body_hash, body, event_type) is not None
-        else:
-            self.journal.append(body_hash, body, event_type, self.now())  # older duplicates: skipped at import
-            kept = True
-        if kept:
-            with self._recently_kept_lock:  # the oldest is forgotten first; the inbox still skips its replay
-                self._recently_kept[body_hash] = True
-        return kept
+        """Keep a verified callback before it is acknowledged (see bot/intake.py)."""
+        return self.intake.keep(body_hash, body, event_type)
 
     def intake_flooded(self) -> bool:
-        """Are callbacks flooding in (FLOOD_CALLBACKS within FLOOD_SECONDS, far above what a company's
-        employees send), into this process or (on SQLite) another one on this machine, or did they
-        within the last FLOOD_LINGER_SECONDS?"""
-        return (time.monotonic() - self._flood_seen < FLOOD_LINGER_SECONDS
-                or (self.journal is not None and self.journal.flood_marked_within(FLOOD_LINGER_SECONDS)))
+        return self.intake.flooded()
 
     def import_journal(self) -> int:
         """Move journalled callbacks into the inbox; the number of callbacks read."""
-        return self.journal.import_into(self._insert_journal_rows) if self.journal is not None else 0
+        return self.intake.collect()
 
     def _insert_journal_rows(self, rows: list[JournalRow]) -> int:
         # Journals exist on SQLite only. A body already stored (a replay, or a file imported twice

@@ -15,7 +15,8 @@ from sqlalchemy.exc import OperationalError
 
 from bot.intake_journal import FLOOD_FILE, IntakeJournal
 from bot.migrate import upgrade
-from bot.store import FLOOD_CALLBACKS, FLOOD_LINGER_SECONDS, Store, inbox, journal_directory, make_engine
+from bot.intake import FLOOD_CALLBACKS, FLOOD_LINGER_SECONDS
+from bot.store import Store, inbox, journal_directory, make_engine
 from bot.worker import IntakeGate
 from config.settings import normalise_database_url
 from tests.platform.helpers import USER_MESSAGES, mock_token, post_event, text_event
@@ -184,7 +185,7 @@ def test_a_file_that_cannot_be_imported_now_is_kept_and_does_not_hold_up_the_oth
             raise OperationalError("INSERT", {}, Exception("database is locked"))
         return real_insert(rows)
 
-    monkeypatch.setattr(first, "_insert_journal_rows", database_busy_for_the_first_file)
+    monkeypatch.setattr(first.intake, "insert_rows", database_busy_for_the_first_file)
     assert first.import_journal() == 1  # the second file went in
     assert journal_files(db) == [older]
     assert first.import_journal() == 1  # and the first on the next pass
@@ -211,7 +212,7 @@ def test_a_replayed_body_becomes_one_inbox_row(db, clock):
 
 
 def test_replays_of_one_body_are_no_flood(db, clock, monkeypatch):
-    monkeypatch.setattr("bot.store.time.monotonic", lambda: 1000.0)
+    monkeypatch.setattr("bot.intake.time.monotonic", lambda: 1000.0)
     store = make_store(db, clock)
     for _ in range(FLOOD_CALLBACKS * 3):
         keep(store, '{"n":"the same"}')
@@ -277,26 +278,26 @@ def test_a_forked_process_appends_to_a_file_of_its_own_and_leaves_its_parent_s_l
 
 
 def test_a_flood_is_seen_by_every_process_on_the_machine(db, clock, monkeypatch):
-    monkeypatch.setattr("bot.store.time.monotonic", lambda: 1000.0)  # every callback at the same moment
+    monkeypatch.setattr("bot.intake.time.monotonic", lambda: 1000.0)  # every callback at the same moment
     flooded, other = make_store(db, clock), make_store(db, clock)
     for i in range(FLOOD_CALLBACKS - 1):
         keep(flooded, f'{{"n":{i}}}')
     assert not flooded.intake_flooded() and not other.intake_flooded()  # a few at once are no flood
     keep(flooded, '{"n":"last"}')
     assert flooded.intake_flooded() and other.intake_flooded()
-    flooded._flood_seen -= FLOOD_LINGER_SECONDS  # as if the flood had passed...
+    flooded.intake._flood_seen -= FLOOD_LINGER_SECONDS  # as if the flood had passed...
     assert flooded.intake_flooded()  # ...but the mark other processes see is still recent
     os.utime(journal_directory(db) / FLOOD_FILE, (0, 0))  # that mark is old too
     assert not flooded.intake_flooded() and not other.intake_flooded()
 
 
 def test_without_a_journal_a_flood_is_seen_by_its_own_process(database_url, clock, monkeypatch):
-    monkeypatch.setattr("bot.store.time.monotonic", lambda: 1000.0)
+    monkeypatch.setattr("bot.intake.time.monotonic", lambda: 1000.0)
     store = Store(make_engine(normalise_database_url(database_url)), clock)
     for i in range(FLOOD_CALLBACKS):
         keep(store, f'{{"n":{i}}}')
     assert store.intake_flooded()
-    store._flood_seen -= FLOOD_LINGER_SECONDS
+    store.intake._flood_seen -= FLOOD_LINGER_SECONDS
     assert not store.intake_flooded()
     store.engine.dispose()
 

@@ -17,6 +17,7 @@ from sqlalchemy.engine import Connection
 from bot.directory import USER_REF_MAX_LENGTH, member_state, tenant_admin_flag
 from bot.errors import ApiError
 from bot.retry import DURABLE, Backoff
+from bot.status import Status
 from bot.store import Id, Store, as_aware, fit, metadata, utc_naive
 
 log = logging.getLogger("bot.account_actions")
@@ -58,7 +59,7 @@ def queue_account_action(tx: Connection, kind: str, steps: list[str], target_use
         steps=json.dumps(steps),
         results="[]", requested_by=requested_by, reason=reason, report_id=report_id, reply_kind=reply_kind,
         reply_id=reply_id, created_at=utc_naive(now), give_up_at=utc_naive(now + give_up_after),
-        status="pending", attempts=0, next_attempt_at=utc_naive(now)))
+        status=Status.PENDING, attempts=0, next_attempt_at=utc_naive(now)))
     return int(result.inserted_primary_key[0])
 
 
@@ -67,7 +68,7 @@ def save_action_progress(tx: Connection, action_id: int, owner: str, results: li
     """Record the steps done so far (a crash does not repeat them); optionally hand the row back."""
     values = {"results": json.dumps(results)}
     if retry_at is not None:
-        values.update(status="pending", lease_owner=None, lease_until=None, next_attempt_at=utc_naive(retry_at))
+        values.update(status=Status.PENDING, lease_owner=None, lease_until=None, next_attempt_at=utc_naive(retry_at))
     tx.execute(update(account_actions).where(account_actions.c.id == action_id,
                                              account_actions.c.lease_owner == owner).values(**values))
 
@@ -75,7 +76,7 @@ def save_action_progress(tx: Connection, action_id: int, owner: str, results: li
 def finish_account_action(tx: Connection, action_id: int, owner: str, results: list) -> None:
     tx.execute(update(account_actions).where(account_actions.c.id == action_id,
                                              account_actions.c.lease_owner == owner)
-               .values(status="done", results=json.dumps(results), lease_owner=None, lease_until=None))
+               .values(status=Status.DONE, results=json.dumps(results), lease_owner=None, lease_until=None))
 
 
 def get_account_action(tx: Connection, action_id: int):

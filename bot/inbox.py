@@ -19,6 +19,7 @@ from bot.events import Event, describe, parse_event, parse_internal
 from bot.outbox import reply_target, to_outgoing
 from bot.replies import Reply
 from bot.retry import DURABLE, Backoff
+from bot.status import Status
 from bot.store import Store
 
 log = logging.getLogger("bot.inbox")
@@ -81,7 +82,7 @@ class InboxProcessor:
             # here keeps it from being claimed again and again (and from stopping the rest of a batch).
             log.error("event id=%s cannot be parsed (%s); marked failed", row.id, type(exc).__name__)
             with self.store.transaction() as tx:
-                self.store.finish_inbox(tx, row.id, self.owner, status="failed", error=type(exc).__name__)
+                self.store.finish_inbox(tx, row.id, self.owner, status=Status.FAILED, error=type(exc).__name__)
             return None
 
     def _failed(self, row, event: Event, exc: Exception) -> None:
@@ -96,4 +97,4 @@ class InboxProcessor:
         with self.store.transaction() as tx:
             replies = [self.error_reply()] if self.error_reply else []
             self.store.enqueue(tx, to_outgoing(replies, reply_target(event), f"inbox:{row.id}"))
-            self.store.finish_inbox(tx, row.id, self.owner, status="failed", error=error)
+            self.store.finish_inbox(tx, row.id, self.owner, status=Status.FAILED, error=error)

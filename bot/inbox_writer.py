@@ -27,6 +27,8 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import OperationalError, SQLAlchemyError
 
+from bot.status import Status
+
 log = logging.getLogger("bot.inbox")
 
 _INSERT_BY_DIALECT = {"sqlite": sqlite.insert, "postgresql": postgresql.insert}
@@ -72,7 +74,7 @@ class InboxWriter:
         """Store one verified callback; its row id once committed, None for a body already stored."""
         now = self._now()
         item = _Pending(self._bind({"body_hash": body_hash, "body": body, "event_type": event_type,
-                                    "received_at": now, "status": "pending", "attempts": 0, "next_attempt_at": now}))
+                                    "received_at": now, "status": Status.PENDING, "attempts": 0, "next_attempt_at": now}))
         with self._lock:
             self._queue.append(item)
             while self._writing and not item.done:

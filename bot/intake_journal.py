@@ -31,6 +31,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import Callable
 
+from bot.status import Status
+
 log = logging.getLogger("bot.intake")
 
 SUFFIX, NEW_SUFFIX = ".journal", ".new"
@@ -204,7 +206,7 @@ class IntakeJournal:
                 log.error("intake journal %s: a record whose body does not match its hash; dropped", name)
                 continue
             rows.append({"body_hash": body_hash, "body": body, "event_type": event_type,
-                         "received_at": received, "status": "pending", "attempts": 0,
+                         "received_at": received, "status": Status.PENDING, "attempts": 0,
                          "next_attempt_at": received})
         return rows
 

@@ -15,7 +15,7 @@ from bot.errors import ApiError
 from bot.events import Event
 from bot.replies import Recipient, Reply
 from bot.retry import DURABLE, Backoff
-from bot.store import OutboxRow, OutgoingMessage, Store
+from bot.store import OutboxRow, OutgoingMessage, Status, Store
 
 log = logging.getLogger("bot.outbox")
 
@@ -98,7 +98,7 @@ class OutboxSender:
             level = logging.ERROR if row.must_deliver else logging.WARNING
             log.log(level, "outbox id=%s to %s %s expired undelivered after %d attempts", row.id,
                     row.recipient_kind, row.recipient_id, row.attempts - 1)
-            self.store.mark_failed(row.id, self.owner, "expired", status="expired")
+            self.store.mark_failed(row.id, self.owner, "expired", status=Status.EXPIRED)
             return SendOutcome.EXPIRED
         try:
             self._send_parts(row)

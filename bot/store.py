@@ -47,6 +47,7 @@ from bot.intake import InboxIntake, Intake, JournalIntake
 from bot.intake_journal import IntakeJournal, JournalRow
 from bot.owners import is_dead_here
 from bot.private_files import sqlite_path
+from bot.status import Status
 
 log = logging.getLogger("bot.store")
 
@@ -230,7 +231,7 @@ class Store:
 
     # -- claiming -------------------------------------------------------------------------------
 
-    def claim(self, table: Table, owner: str, limit: int, lease_seconds: float, working: str = "processing",
+    def claim(self, table: Table, owner: str, limit: int, lease_seconds: float, working: str = Status.PROCESSING,
               ready=True, order_by=None) -> list:
         """Claim up to `limit` due rows of a table with status/lease columns; returns the rows."""
         now = self.now()
@@ -240,7 +241,7 @@ class Store:
             dead = [o for (o,) in conn.execute(select(table.c.lease_owner).distinct().where(
                 table.c.status == working, table.c.lease_until >= now)) if is_dead_here(o)]
             claimable = or_(
-                and_(table.c.status == "pending", table.c.next_attempt_at <= now),
+                and_(table.c.status == Status.PENDING, table.c.next_attempt_at <= now),
                 and_(table.c.status == working, table.c.lease_until < now),
                 and_(table.c.status == working, table.c.lease_owner.in_(dead)),
             )
@@ -297,19 +298,19 @@ class Store:
         exists = conn.execute(select(inbox.c.id).where(inbox.c.body_hash == digest)).first()
         if not exists:
             conn.execute(insert(inbox).values(body_hash=digest, body=body, event_type=f"internal/{kind}",
-                                              received_at=now, status="pending", attempts=0, next_attempt_at=now))
+                                              received_at=now, status=Status.PENDING, attempts=0, next_attempt_at=now))
 
     def claim_inbox(self, owner: str, limit: int = 10, lease_seconds: float = 60) -> list[InboxRow]:
         self.import_journal()  # callbacks acknowledged since the last claim, from every finished file
         rows = self.claim(inbox, owner, limit, lease_seconds)
         return [InboxRow(r.id, r.body, r.event_type, r.attempts, as_aware(r.received_at)) for r in rows]
 
-    def finish_inbox(self, conn: Connection, row_id: int, owner: str, status: str = "done",
+    def finish_inbox(self, conn: Connection, row_id: int, owner: str, status: str = Status.DONE,
                      error: str | None = None) -> bool:
         """Close a claimed row inside the caller's transaction; False if our lease was lost."""
         result = conn.execute(
             update(inbox)
-            .where(inbox.c.id == row_id, inbox.c.lease_owner == owner, inbox.c.status == "processing")
+            .where(inbox.c.id == row_id, inbox.c.lease_owner == owner, inbox.c.status == Status.PROCESSING)
             .values(status=status, finished_at=self.now(), lease_owner=None, lease_until=None,
                     last_error=error[:300] if error else None)
         )
@@ -320,7 +321,7 @@ class Store:
             conn.execute(
                 update(inbox)
                 .where(inbox.c.id == row_id, inbox.c.lease_owner == owner)
-                .values(status="pending", lease_owner=None, lease_until=None, last_error=error[:300],
+                .values(status=Status.PENDING, lease_owner=None, lease_until=None, last_error=error[:300],
                         next_attempt_at=self.now() + timedelta(seconds=delay_seconds))
             )
 
@@ -340,7 +341,7 @@ class Store:
                 created_at=now, recipient_kind=message.recipient_kind, recipient_id=message.recipient_id,
                 contents=json.dumps(message.contents, ensure_ascii=False), parts_sent=0,
                 priority=message.priority, urgent=message.urgent, must_deliver=message.must_deliver,
-                status="pending", attempts=0,
+                status=Status.PENDING, attempts=0,
                 next_attempt_at=utc_naive(message.not_before) if message.not_before else now,
                 expires_at=now + message.ttl, origin=message.origin, dedup_key=message.dedup_key,
             )
@@ -356,7 +357,7 @@ class Store:
         ready = True if max_priority is None else outbox.c.priority <= max_priority
         if min_priority is not None:  # the clock process takes only broadcast rows
             ready = and_(ready, outbox.c.priority >= min_priority)
-        rows = self.claim(outbox, owner, limit, lease_seconds, working="sending", ready=ready,
+        rows = self.claim(outbox, owner, limit, lease_seconds, working=Status.SENDING, ready=ready,
                           order_by=(outbox.c.priority, outbox.c.id))
         return [
             OutboxRow(r.id, r.recipient_kind, r.recipient_id, json.loads(r.contents), r.parts_sent, r.priority,
@@ -380,13 +381,13 @@ class Store:
                          .values(parts_sent=parts_sent))
 
     def mark_sent(self, row_id: int, owner: str) -> bool:
-        return self._close_outbox(row_id, owner, status="sent", sent_at=self.now(), last_error=None)
+        return self._close_outbox(row_id, owner, status=Status.SENT, sent_at=self.now(), last_error=None)
 
     def reschedule(self, row_id: int, owner: str, error: str, delay_seconds: float) -> bool:
-        return self._close_outbox(row_id, owner, status="pending", last_error=error[:300],
+        return self._close_outbox(row_id, owner, status=Status.PENDING, last_error=error[:300],
                                   next_attempt_at=self.now() + timedelta(seconds=delay_seconds))
 
-    def mark_failed(self, row_id: int, owner: str, error: str, status: str = "failed") -> bool:
+    def mark_failed(self, row_id: int, owner: str, error: str, status: str = Status.FAILED) -> bool:
         return self._close_outbox(row_id, owner, status=status, last_error=error[:300])
 
     def outbox_counts(self) -> dict[str, int]:
@@ -399,7 +400,7 @@ class Store:
         with self.engine.connect() as conn:
             return conn.execute(
                 select(func.count()).select_from(outbox).where(
-                    outbox.c.status.in_(("pending", "sending")), outbox.c.priority <= max_priority,
+                    outbox.c.status.in_((Status.PENDING, Status.SENDING)), outbox.c.priority <= max_priority,
                     outbox.c.next_attempt_at <= self.now())
             ).scalar_one()
 
@@ -410,7 +411,7 @@ class Store:
         cutoff = utc_naive(cutoff)
         with self.transaction() as conn:
             gone_in = conn.execute(delete(inbox).where(inbox.c.received_at < cutoff,
-                                                       inbox.c.status.in_(("done", "failed")))).rowcount
+                                                       inbox.c.status.in_((Status.DONE, Status.FAILED)))).rowcount
             gone_out = conn.execute(delete(outbox).where(outbox.c.created_at < cutoff,
-                                                         outbox.c.status.in_(("sent", "failed", "expired")))).rowcount
+                                                         outbox.c.status.in_((Status.SENT, Status.FAILED, Status.EXPIRED)))).rowcount
         return {"inbox": gone_in, "outbox": gone_out}

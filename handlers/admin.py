@@ -34,6 +34,7 @@ from bot.replies import Buttons, MessageAction, Recipient, Reply, Text
 from bot.store import as_aware
 from handlers import records
 from handlers.lost_device import admin_recipients
+from handlers.records import ReportStatus
 from handlers.services import AdminCommand
 
 log = logging.getLogger("handlers.admin")
@@ -437,8 +438,8 @@ def handle_action_done(event, ctx):
     replies = [Reply(Text("\n".join(lines)), to=place, urgent=True, must_deliver=True)] + notices
     if action.kind == "lockout" and all_ok and action.report_id:
         report = records.get_report(ctx.tx, action.report_id)
-        if report and report.status == "open":
-            records.set_report_status(ctx.tx, report.id, "locked_out", ctx.now)
+        if report and report.status == ReportStatus.OPEN:
+            records.set_report_status(ctx.tx, report.id, ReportStatus.LOCKED_OUT, ctx.now)
             replies.append(Reply(Text(ctx.texts("lost_device.reporter_locked_out",
                                                 number=records.report_number(report.id))),
                                  to=Recipient(user_id=report.reporter_id), must_deliver=True))
@@ -485,7 +486,7 @@ def _report(args, event, ctx):
     records.audit(ctx.tx, ctx.now, event.source.user_id, "command:report", "shown", report_id=report.id)
     buttons = (MessageAction(ctx.texts("admin.lockout_button"), postback=f"admin:lockout:{report.id}"),
                MessageAction(ctx.texts("admin.resolve_button"), postback=f"admin:resolve:{report.id}"))
-    if report.status == "resolved":
+    if report.status == ReportStatus.RESOLVED:
         return [Reply(Text(text))]
     return [Reply(Buttons(text, buttons))]
 
@@ -495,10 +496,10 @@ def _resolve(args, event, ctx):
     if report is None:
         return [Reply(Text(ctx.texts("admin.report_not_found", number=args[0] if args else "?")))]
     number = records.report_number(report.id)
-    if report.status == "resolved":
+    if report.status == ReportStatus.RESOLVED:
         return [Reply(Text(ctx.texts("admin.already_resolved", number=number)))]
     note = " ".join(args[1:])
-    records.set_report_status(ctx.tx, report.id, "resolved", ctx.now, by=event.source.user_id, note=note or None)
+    records.set_report_status(ctx.tx, report.id, ReportStatus.RESOLVED, ctx.now, by=event.source.user_id, note=note or None)
     records.audit(ctx.tx, ctx.now, event.source.user_id, "report_resolved", "resolved",
                   target=report.reporter_id, report_id=report.id)
     return [Reply(Text(ctx.texts("admin.resolved", number=number))),

@@ -26,6 +26,7 @@ from bot.replies import Buttons, MessageAction, Recipient, Reply, Text
 from bot.text import one_line, squash
 from handlers import records
 from handlers.loss_words import is_found_message, is_loss_message, mentions_loss
+from handlers.records import ReportStatus
 
 log = logging.getLogger("handlers.lost_device")
 
@@ -326,7 +327,7 @@ def handle_found(event, ctx):
     if report is None:
         return [Reply(Text(ctx.texts("lost_device.found_no_report")))]
     number = records.report_number(report.id)
-    records.set_report_status(ctx.tx, report.id, "found", ctx.now)
+    records.set_report_status(ctx.tx, report.id, ReportStatus.FOUND, ctx.now)
     records.audit(ctx.tx, ctx.now, user_id, "report_found", "found", target=user_id, report_id=report.id)
     name = field("reporter_name", report.reporter_name) or user_id
     notice = ctx.texts("admin.notice_found", number=number, name=name, user_id=user_id)

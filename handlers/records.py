@@ -10,14 +10,38 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from enum import StrEnum
 
-from sqlalchemy import (Column, DateTime, Float, Integer, String, Table, Text, desc, func, insert, not_, or_, select,
-                        update)
+from sqlalchemy import (
+    Column,
+    DateTime,
+    Float,
+    Integer,
+    String,
+    Table,
+    Text,
+    desc,
+    func,
+    insert,
+    not_,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.engine import Connection
 
 from bot.account_actions import account_actions
 from bot.directory import USER_REF_MAX_LENGTH
+from bot.status import Status
 from bot.store import Id, as_aware, fit, metadata, utc_naive  # noqa: F401  (as_aware re-exported)
+
+
+class ReportStatus(StrEnum):
+    OPEN = "open"
+    LOCKED_OUT = "locked_out"  # the reporter's account was locked out; the report stays open
+    RESOLVED = "resolved"
+    FOUND = "found"
+
 
 conversations = Table(
     "conversations", metadata,
@@ -156,7 +180,7 @@ def create_report(tx: Connection, reporter_id: str, reporter_name: str | None, d
                   screen_lock: str, notes: str, now: datetime) -> int:
     result = tx.execute(insert(reports).values(
         reporter_id=reporter_id, reporter_name=reporter_name, device=device, lost_when_where=when_where,
-        screen_lock=screen_lock, notes=notes, status="open", created_at=utc_naive(now), updated_at=utc_naive(now)))
+        screen_lock=screen_lock, notes=notes, status=ReportStatus.OPEN, created_at=utc_naive(now), updated_at=utc_naive(now)))
     return int(result.inserted_primary_key[0])
 
 
@@ -172,13 +196,13 @@ def get_report(tx: Connection, report_id: int):
 def list_reports(tx: Connection, only_open: bool, limit: int = 20) -> list:
     query = select(reports).order_by(desc(reports.c.id)).limit(limit)
     if only_open:
-        query = query.where(reports.c.status.in_(("open", "locked_out", "found")))
+        query = query.where(reports.c.status.in_((ReportStatus.OPEN, ReportStatus.LOCKED_OUT, ReportStatus.FOUND)))
     return list(tx.execute(query))
 
 
 def open_report_for(tx: Connection, user_id: str):
     return tx.execute(select(reports).where(reports.c.reporter_id == user_id,
-                                            reports.c.status.in_(("open", "locked_out")))
+                                            reports.c.status.in_((ReportStatus.OPEN, ReportStatus.LOCKED_OUT)))
                       .order_by(desc(reports.c.id))).first()
 
 
@@ -221,7 +245,7 @@ def suspended_by_bot(tx: Connection, user_id: str) -> bool:
     on them, the latest step that changed the suspension is a suspend the bot made (not one found
     already in place, nor one whose outcome is unknown)."""
     rows = tx.execute(select(account_actions.c.results)
-                      .where(account_actions.c.target_user_id == user_id, account_actions.c.status == "done")
+                      .where(account_actions.c.target_user_id == user_id, account_actions.c.status == Status.DONE)
                       .order_by(desc(account_actions.c.id)).limit(50))
     for row in rows:
         for result in reversed(json.loads(row.results)):
@@ -303,10 +327,10 @@ def purge_personal_data(tx: Connection, cutoff: datetime) -> dict[str, int]:
         "faq_questions": tx.execute(faq_questions.delete().where(faq_questions.c.at < cut)).rowcount,
         "faq_feedback": tx.execute(faq_feedback.delete().where(faq_feedback.c.at < cut)).rowcount,
         "reports": tx.execute(reports.delete().where(reports.c.updated_at < cut,
-                                                     reports.c.status.in_(("resolved", "found")))).rowcount,
+                                                     reports.c.status.in_((ReportStatus.RESOLVED, ReportStatus.FOUND)))).rowcount,
         "confirmations": tx.execute(confirmations.delete().where(confirmations.c.expires_at < cut)).rowcount,
         "account_actions": tx.execute(account_actions.delete().where(account_actions.c.created_at < cut,
-                                                                     account_actions.c.status == "done")).rowcount,
+                                                                     account_actions.c.status == Status.DONE)).rowcount,
     }
 
 

@@ -10,12 +10,24 @@ outbox rows whose dedup key names reminder, occurrence and recipient: the delive
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from enum import StrEnum
 
 from sqlalchemy import Column, DateTime, Integer, String, Table, UniqueConstraint, delete, func, insert, select, update
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 
+from bot.status import Status
 from bot.store import Id, metadata, outbox, utc_naive
+
+
+class BroadcastPhase(StrEnum):
+    """How far an occurrence got; its `status` (bot/status.py) says whether a clock holds it."""
+
+    REQUESTED = "requested"
+    ENUMERATING = "enumerating"  # the audience is being read and its outbox rows written
+    QUEUED = "queued"  # every delivery is in the outbox
+    FINISHED = "finished"
+
 
 broadcasts = Table(
     "broadcasts", metadata,
@@ -105,7 +117,7 @@ def request_broadcast(conn: Connection, reminder_id: str, occurrence: str, reque
         try:
             with conn.begin_nested():
                 result = conn.execute(insert(broadcasts).values(
-                    reminder_id=reminder_id, occurrence=occurrence, status="pending", phase="requested",
+                    reminder_id=reminder_id, occurrence=occurrence, status=Status.PENDING, phase=BroadcastPhase.REQUESTED,
                     requested_by=requested_by[:200], scheduled_for=utc_naive(scheduled_for),
                     deadline=utc_naive(deadline), created_at=now_n, updated_at=now_n, recipients=0, skipped=0,
                     sent=0, failed=0, expired=0, attempts=0, next_attempt_at=now_n))
@@ -114,9 +126,9 @@ def request_broadcast(conn: Connection, reminder_id: str, occurrence: str, reque
             row = conn.execute(select(broadcasts).where(broadcasts.c.reminder_id == reminder_id,
                                                         broadcasts.c.occurrence == occurrence)).first()
             return int(row.id), "running"
-    if row.status == "done":
-        conn.execute(update(broadcasts).where(broadcasts.c.id == row.id, broadcasts.c.status == "done").values(
-            status="pending", phase="requested", requested_by=requested_by[:200], deadline=utc_naive(deadline),
+    if row.status == Status.DONE:
+        conn.execute(update(broadcasts).where(broadcasts.c.id == row.id, broadcasts.c.status == Status.DONE).values(
+            status=Status.PENDING, phase=BroadcastPhase.REQUESTED, requested_by=requested_by[:200], deadline=utc_naive(deadline),
             updated_at=now_n, finished_at=None, next_attempt_at=now_n))
         return int(row.id), "reopened"
     return int(row.id), "running"
@@ -137,7 +149,7 @@ def set_phase(conn: Connection, broadcast_id: int, owner: str, phase: str, now: 
     now_n = utc_naive(now)
     result = conn.execute(update(broadcasts).where(broadcasts.c.id == broadcast_id,
                                                    broadcasts.c.lease_owner == owner,
-                                                   broadcasts.c.status == "running")
+                                                   broadcasts.c.status == Status.RUNNING)
                           .values(phase=phase, updated_at=now_n,
                                   lease_until=now_n + timedelta(seconds=lease_seconds), **counts))
     return result.rowcount == 1
@@ -147,19 +159,19 @@ def finish_broadcast(conn: Connection, broadcast_id: int, owner: str, now: datet
     now_n = utc_naive(now)
     result = conn.execute(update(broadcasts).where(broadcasts.c.id == broadcast_id,
                                                    broadcasts.c.lease_owner == owner)
-                          .values(status="done", phase="finished", updated_at=now_n, finished_at=now_n,
+                          .values(status=Status.DONE, phase=BroadcastPhase.FINISHED, updated_at=now_n, finished_at=now_n,
                                   lease_owner=None, lease_until=None, **counts))
     return result.rowcount == 1
 
 
 def held_broadcasts(conn: Connection, owner: str) -> list:
     return list(conn.execute(select(broadcasts).where(broadcasts.c.lease_owner == owner,
-                                                      broadcasts.c.status == "running",
-                                                      broadcasts.c.phase == "queued")))
+                                                      broadcasts.c.status == Status.RUNNING,
+                                                      broadcasts.c.phase == BroadcastPhase.QUEUED)))
 
 
 def unfinished_broadcasts(conn: Connection) -> list:
-    return list(conn.execute(select(broadcasts).where(broadcasts.c.status != "done").order_by(broadcasts.c.id)))
+    return list(conn.execute(select(broadcasts).where(broadcasts.c.status != Status.DONE).order_by(broadcasts.c.id)))
 
 
 def latest_broadcasts(conn: Connection, reminder_ids: list[str]) -> dict:
@@ -183,8 +195,8 @@ def delivery_counts(conn: Connection, origin: str) -> dict[str, int]:
 
 def expire_undelivered(conn: Connection, origin: str) -> int:
     """Past the deadline: what has not gone out is not sent at all (no night or next-morning delivery)."""
-    return conn.execute(update(outbox).where(outbox.c.origin == origin, outbox.c.status == "pending")
-                        .values(status="expired", last_error="delivery window closed")).rowcount
+    return conn.execute(update(outbox).where(outbox.c.origin == origin, outbox.c.status == Status.PENDING)
+                        .values(status=Status.EXPIRED, last_error="delivery window closed")).rowcount
 
 
 def sent_since(conn: Connection, cutoff: datetime) -> int:
@@ -197,10 +209,10 @@ def interactive_hold(conn: Connection, now: datetime, max_priority: int) -> tupl
     """(interactive rows due now, the latest time an interactive row was told to wait after a 429)."""
     now_n = utc_naive(now)
     waiting = conn.execute(select(func.count()).select_from(outbox).where(
-        outbox.c.status.in_(("pending", "sending")), outbox.c.priority <= max_priority,
+        outbox.c.status.in_((Status.PENDING, Status.SENDING)), outbox.c.priority <= max_priority,
         outbox.c.next_attempt_at <= now_n)).scalar_one()
     limited = conn.execute(select(func.max(outbox.c.next_attempt_at)).where(
-        outbox.c.status == "pending", outbox.c.priority <= max_priority, outbox.c.next_attempt_at > now_n,
+        outbox.c.status == Status.PENDING, outbox.c.priority <= max_priority, outbox.c.next_attempt_at > now_n,
         outbox.c.last_error.like("429%"))).scalar_one()
     return waiting, limited
 
@@ -210,7 +222,7 @@ def release_rows(conn: Connection, row_ids: list[int], owner: str, at: datetime)
     if not row_ids:
         return 0
     return conn.execute(update(outbox).where(outbox.c.id.in_(row_ids), outbox.c.lease_owner == owner,
-                                             outbox.c.status == "sending")
-                        .values(status="pending", lease_owner=None, lease_until=None,
+                                             outbox.c.status == Status.SENDING)
+                        .values(status=Status.PENDING, lease_owner=None, lease_until=None,
                                 next_attempt_at=utc_naive(at))).rowcount
 

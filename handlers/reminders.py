@@ -15,6 +15,7 @@ from datetime import date
 
 from bot.events import MessageEvent, TextContent
 from bot.replies import Reply, Text
+from bot.status import Status
 from handlers import records
 from handlers import reminder_records as rr
 
@@ -91,9 +92,9 @@ def _listing(service, ctx) -> str:
         if spec.id in latest:
             row, counts = latest[spec.id]
             lines.append(service.text(
-                "admin_list_today", date=book.format_date(_date(row.occurrence)), sent=counts.get("sent", 0),
-                left=counts.get("pending", 0) + counts.get("sending", 0), failed=counts.get("failed", 0),
-                expired=counts.get("expired", 0)))
+                "admin_list_today", date=book.format_date(_date(row.occurrence)), sent=counts.get(Status.SENT, 0),
+                left=counts.get(Status.PENDING, 0) + counts.get(Status.SENDING, 0), failed=counts.get(Status.FAILED, 0),
+                expired=counts.get(Status.EXPIRED, 0)))
         parts.append("\n".join(lines))
     return "\n\n".join(parts)
 

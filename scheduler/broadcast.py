@@ -27,8 +27,9 @@ from typing import Callable, Iterator
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from bot.errors import ApiError
-from bot.outbox import PRIORITY_BROADCAST, PRIORITY_NOTICE, OutboxSender
+from bot.outbox import PRIORITY_BROADCAST, PRIORITY_NOTICE, OutboxSender, SendOutcome
 from bot.owners import lease_owner
+from bot.status import Status
 from bot.store import OutgoingMessage, Store, as_aware
 from handlers import reminder_records as rr
 from scheduler.config import Reminder, ReminderBook
@@ -250,7 +251,7 @@ class Broadcaster:
 
     def take_requests(self, limit: int = 1) -> int:
         """Claim requested occurrences (or ones whose clock died) and enumerate them."""
-        rows = self.store.claim(rr.broadcasts, self.owner, limit, self.lease_seconds, working="running")
+        rows = self.store.claim(rr.broadcasts, self.owner, limit, self.lease_seconds, working=Status.RUNNING)
         for row in rows:
             self.enumerate(row)
         return len(rows)
@@ -266,7 +267,7 @@ class Broadcaster:
             self._finish(row.id, origin)
             return
         with self.store.transaction() as tx:
-            rr.set_phase(tx, row.id, self.owner, "enumerating", now, self.lease_seconds)
+            rr.set_phase(tx, row.id, self.owner, rr.BroadcastPhase.ENUMERATING, now, self.lease_seconds)
         day = datetime.fromisoformat(row.occurrence).date()
         contents = {"user": self.book.contents(reminder, day, to_user=True),
                     "channel": self.book.contents(reminder, day, to_user=False)}
@@ -283,13 +284,13 @@ class Broadcaster:
             total += len(messages)
             queued += self._enqueue(messages)
             with self.store.transaction() as tx:
-                if not rr.set_phase(tx, row.id, self.owner, "enumerating", self.clock.now(), self.lease_seconds,
+                if not rr.set_phase(tx, row.id, self.owner, rr.BroadcastPhase.ENUMERATING, self.clock.now(), self.lease_seconds,
                                     recipients=total, skipped=sum(skipped.values())):
                     log.warning("reminder %s %s: lease lost while enumerating", reminder.id, row.occurrence)
                     return
             self._work.set()
         with self.store.transaction() as tx:
-            rr.set_phase(tx, row.id, self.owner, "queued", self.clock.now(), self.lease_seconds,
+            rr.set_phase(tx, row.id, self.owner, rr.BroadcastPhase.QUEUED, self.clock.now(), self.lease_seconds,
                          recipients=total, skipped=sum(skipped.values()))
         log.info("reminder %s %s: %d recipients (%d new in the outbox), skipped %d inactive, %d opted out",
                  reminder.id, row.occurrence, total, queued, skipped["inactive"], skipped["opted_out"])
@@ -324,18 +325,18 @@ class Broadcaster:
                                 row.occurrence, expired)
             with self.store.engine.connect() as conn:
                 counts = rr.delivery_counts(conn, origin)
-            left = counts.get("pending", 0) + counts.get("sending", 0)
+            left = counts.get(Status.PENDING, 0) + counts.get(Status.SENDING, 0)
             if left == 0:
                 self._finish(row.id, origin, counts)
                 continue
             running += 1
             with self.store.transaction() as tx:
-                rr.set_phase(tx, row.id, self.owner, "queued", now, self.lease_seconds)
+                rr.set_phase(tx, row.id, self.owner, rr.BroadcastPhase.QUEUED, now, self.lease_seconds)
             if self.monotonic() - self._logged.get(row.id, -math.inf) >= self.progress_seconds:
                 self._logged[row.id] = self.monotonic()
                 log.info("reminder %s %s: sent %d / left %d / failed %d / expired %d", row.reminder_id,
-                         row.occurrence, counts.get("sent", 0), left, counts.get("failed", 0),
-                         counts.get("expired", 0))
+                         row.occurrence, counts.get(Status.SENT, 0), left, counts.get(Status.FAILED, 0),
+                         counts.get(Status.EXPIRED, 0))
         return running
 
     def _finish(self, broadcast_id: int, origin: str, counts: dict | None = None) -> None:
@@ -343,10 +344,10 @@ class Broadcaster:
             if counts is None:
                 rr.expire_undelivered(tx, origin)
                 counts = rr.delivery_counts(tx, origin)
-            rr.finish_broadcast(tx, broadcast_id, self.owner, self.clock.now(), sent=counts.get("sent", 0),
-                                failed=counts.get("failed", 0), expired=counts.get("expired", 0))
-        log.info("%s finished: sent %d / failed %d / expired %d", origin, counts.get("sent", 0),
-                 counts.get("failed", 0), counts.get("expired", 0))
+            rr.finish_broadcast(tx, broadcast_id, self.owner, self.clock.now(), sent=counts.get(Status.SENT, 0),
+                                failed=counts.get(Status.FAILED, 0), expired=counts.get(Status.EXPIRED, 0))
+        log.info("%s finished: sent %d / failed %d / expired %d", origin, counts.get(Status.SENT, 0),
+                 counts.get(Status.FAILED, 0), counts.get(Status.EXPIRED, 0))
 
     # -- sending ----------------------------------------------------------------------------------
 
@@ -366,7 +367,7 @@ class Broadcaster:
             self.pacer.refund()
             return None
         result = self.sender.send_row(row)
-        if result == "expired":
+        if result == SendOutcome.EXPIRED:
             self.pacer.refund()
         return result
 
@@ -406,7 +407,7 @@ class Broadcaster:
                 self.step()
                 with self.store.engine.connect() as conn:
                     row = rr.get_broadcast(conn, broadcast_id)
-                if row is None or row.status == "done":
+                if row is None or row.status == Status.DONE:
                     return
                 stop.wait(poll_seconds)
         finally:

@@ -21,6 +21,8 @@ from tests.conftest import _truncate
 from tests.hostile.conftest import api_mock
 from tests.platform.helpers import make_app, signed_headers, text_event
 
+WORKER_LOGGERS = {"bot.worker", "bot.inbox", "bot.outbox", "bot.account_actions"}
+
 
 class Forwarder:
     """127.0.0.1:<port> -> target, that can be stopped (connections refused and cut) and restarted."""
@@ -173,4 +175,4 @@ def test_database_outage_is_answered_503_and_recovered_from_without_a_restart(pr
         finally:
             worker.stop()
             runtime.store.engine.dispose()
-    assert not any(r.levelno >= logging.ERROR and r.name.startswith("bot.") for r in caplog.records)
+    assert not any(r.levelno >= logging.ERROR and r.name in WORKER_LOGGERS for r in caplog.records)

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
@@ -38,6 +39,19 @@ class LostDeviceWords(_Strict):
     _clean = field_validator("*")(classmethod(lambda cls, v: _words(v)))
 
 
+class ReportWords(_Strict):
+    """What a member may type in the lost-device report instead of pressing a button."""
+
+    start: list[str] = Field(min_length=1)  # starts a report at once
+    entry_menu: list[str] = Field(min_length=1)  # the menu's "I lost my device": the self-help first
+    cancel: list[str] = Field(min_length=1)
+    submit: list[str] = Field(min_length=1)  # at the last step: file the report
+    typed_device: dict[str, Literal["phone", "tablet", "pc", "other"]]  # word in the answer -> device
+    typed_screen_lock: dict[str, Literal["yes", "no", "unknown"]]  # word -> was a screen lock set; first match wins
+
+    _clean = field_validator("start", "entry_menu", "cancel", "submit")(classmethod(lambda cls, v: _words(v)))
+
+
 class SmallTalk(_Strict):
     greetings: list[str] = Field(default_factory=list)
     thanks: list[str] = Field(default_factory=list)
@@ -48,6 +62,7 @@ class SmallTalk(_Strict):
 class Vocabulary(_Strict):
     synonyms: dict[str, list[str]] = Field(default_factory=dict)
     lost_device: LostDeviceWords
+    report: ReportWords
     smalltalk: SmallTalk = Field(default_factory=SmallTalk)
     emoji: dict[str, str] = Field(default_factory=dict)  # an emoji -> the word it stands for
 

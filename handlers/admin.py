@@ -46,8 +46,6 @@ KIND_LABEL = {"lockout": "ロックアウト", "logout": "強制ログアウト"
 CONFIRMED_KINDS = ("lockout", "logout", "unlock")
 SELF_REFUSED = ("lockout", "logout")  # an administrator's own account: nobody might be left to /unlock
 LOCKING_STEPS = ("force_logout", "suspend")
-PASSWORD_URL = "https://guide.worksmobile.com/ja/admin/admin-guide/manage-members/members/members-information/"
-DEVICE_MANAGEMENT_URL = "https://guide.worksmobile.com/jp/settings/settings-guide/remote-device-management/"
 
 # Extra commands other features register: name -> (handler(args, event, ctx) -> replies, help line)
 
@@ -425,9 +423,9 @@ def handle_action_done(event, ctx):
     if "force_logout" in done:
         lines.append(ctx.texts("admin.logout_delay"))
     if action.kind == "lockout":
-        lines.append(ctx.texts("admin.console_only", password_url=PASSWORD_URL, mdm_url=DEVICE_MANAGEMENT_URL))
+        lines.append(ctx.texts("admin.console_only"))
     if action.kind == "unlock":
-        lines.append(ctx.texts("admin.unlock_reminder", password_url=PASSWORD_URL))
+        lines.append(ctx.texts("admin.unlock_reminder"))
     all_ok = len(results) == len(json.loads(action.steps)) and all(r["ok"] for r in results)
     records.audit(ctx.tx, ctx.now, action.requested_by, f"{action.kind}_result", _summary(results),
                   target=action.target_user_id, report_id=action.report_id)

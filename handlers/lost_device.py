@@ -24,6 +24,7 @@ from bot.errors import ApiError
 from bot.events import MessageEvent, PostbackEvent, TextContent
 from bot.replies import Buttons, MessageAction, Recipient, Reply, Text
 from bot.text import one_line, squash
+from config.vocabulary import ReportWords, default_vocabulary
 from handlers import records
 from handlers.loss_words import is_found_message, is_loss_message, mentions_loss
 from handlers.records import ReportStatus
@@ -33,11 +34,7 @@ log = logging.getLogger("handlers.lost_device")
 FLOW = "lost_device"
 IDLE = timedelta(minutes=30)
 REPORTS_PER_DAY = 3  # per member, in any 24 hours
-SELF_HELP_URL = "https://help.worksmobile.com/jp/topic/common/account/check-access-log-of-my-account/"
 
-START_NOW = {"紛失報告", "紛失を報告", "紛失を報告する", "紛失報告する", "紛失の報告", "/lost"}
-ENTRY_MENU = {"端末をなくした", "スマホをなくした"}
-CANCEL = {"キャンセル", "きゃんせる", "やめる", "やめます", "中止", "取り消し", "cancel"}
 # The longest a report field is kept (characters, after one_line); the database allows at least this.
 LIMITS = {"device": 100, "when_where": 500, "notes": 1000, "reporter_name": 200}
 
@@ -93,7 +90,7 @@ def _lock_label(ctx, value: str) -> str:
 # -- the steps ------------------------------------------------------------------------------------
 
 def _self_help(ctx) -> Text:
-    return Text(ctx.texts("lost_device.self_help", self_help_url=SELF_HELP_URL))
+    return Text(ctx.texts("lost_device.self_help"))
 
 
 def _ask_to_report(ctx) -> Buttons:
@@ -151,11 +148,9 @@ def _choice(text: str, data: str | None, prefix: str, allowed, typed: dict[str, 
     return None
 
 
-TYPED_LOCK = {"わからな": "unknown", "分からな": "unknown", "不明": "unknown", "していなかった": "no",
-              "してなかった": "no", "いいえ": "no", "なし": "no", "設定してい": "yes", "はい": "yes", "あり": "yes"}
-TYPED_DEVICE = {"タブレット": "tablet", "ipad": "tablet", "パソコン": "pc", "pc": "pc", "ノート": "pc",
-                "スマホ": "phone", "スマートフォン": "phone", "携帯": "phone", "iphone": "phone",
-                "android": "phone"}
+def words() -> ReportWords:
+    """What members may type instead of pressing a button (config/vocabulary.yaml `report`)."""
+    return default_vocabulary().report
 
 
 def handle_conversation(event, ctx):
@@ -169,7 +164,7 @@ def handle_conversation(event, ctx):
     if conversation.expires_at <= ctx.now:
         records.end_conversation(ctx.tx, user_id)
         return [Reply(Text(ctx.texts("lost_device.expired")))]
-    if data == "lost:cancel" or normalise(text) in CANCEL:
+    if data == "lost:cancel" or normalise(text) in words().cancel:
         records.end_conversation(ctx.tx, user_id)
         records.audit(ctx.tx, ctx.now, user_id, "report_cancelled", "cancelled", target=user_id)
         return [Reply(Text(ctx.texts("lost_device.cancelled")))]
@@ -204,7 +199,7 @@ def _next(ctx, answer: Answer, step: Step, replies: list[Reply], **values) -> li
 
 
 def _on_device(event, ctx, answer: Answer) -> list[Reply]:
-    device = _choice(answer.text, answer.data, "lost:device:", DEVICES, TYPED_DEVICE)
+    device = _choice(answer.text, answer.data, "lost:device:", DEVICES, words().typed_device)
     if device is None and not answer.data:
         device = field("device", answer.text) or None  # typed something else: keep their words
     if device is None:
@@ -221,7 +216,7 @@ def _on_when_where(event, ctx, answer: Answer) -> list[Reply]:
 
 
 def _on_screen_lock(event, ctx, answer: Answer) -> list[Reply]:
-    lock = _choice(answer.text, answer.data, "lost:lock:", LOCKS, TYPED_LOCK)
+    lock = _choice(answer.text, answer.data, "lost:lock:", LOCKS, words().typed_screen_lock)
     if lock is None:
         return [Reply(Text(ctx.texts("lost_device.not_understood"))), Reply(_ask_screen_lock(ctx))]
     return _next(ctx, answer, Step.NOTES, [Reply(_ask_notes(ctx))], screen_lock=lock)
@@ -258,12 +253,9 @@ def _reporter_name(ctx, user_id: str) -> str | None:
         return None
 
 
-SUBMIT_WORDS = {"この内容で報告する", "報告する", "はい", "送信"}
-
-
 def _submits(text: str, data: str | None) -> bool:
     """The answer that files the report at the last step (the button, or the words typed)."""
-    return data == "lost:submit" or normalise(text) in SUBMIT_WORDS
+    return data == "lost:submit" or normalise(text) in words().submit
 
 
 def members_named(event, read) -> list[tuple[str, bool]]:
@@ -344,13 +336,13 @@ def handle_entry(event, ctx):
     norm = normalise(text)
     if data == "lost:skip":
         return [Reply(Text(ctx.texts("lost_device.skipped")))]
-    if data == "lost:start" or norm in START_NOW:
+    if data == "lost:start" or norm in words().start:
         if event.source.channel_id:
             return _in_group(ctx, user_id, start=True)
         # Pressing "report" follows the self-help already shown; a typed command has not seen it yet.
         first = [] if data == "lost:start" else [Reply(_self_help(ctx))]
         return first + _start(ctx, user_id)
-    if norm in ENTRY_MENU or is_loss_message(text):
+    if norm in words().entry_menu or is_loss_message(text):
         return loss_help(event, ctx)
     return None
 

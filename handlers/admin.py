@@ -42,7 +42,6 @@ log = logging.getLogger("handlers.admin")
 CONFIRM_TTL = timedelta(minutes=10)
 ACTION_GIVE_UP = timedelta(minutes=10)
 STEPS = {"lockout": ["force_logout", "suspend"], "logout": ["force_logout"], "unlock": ["unsuspend"]}
-KIND_LABEL = {"lockout": "ロックアウト", "logout": "強制ログアウト", "unlock": "一時停止の解除"}
 CONFIRMED_KINDS = ("lockout", "logout", "unlock")
 SELF_REFUSED = ("lockout", "logout")  # an administrator's own account: nobody might be left to /unlock
 LOCKING_STEPS = ("force_logout", "suspend")
@@ -207,14 +206,15 @@ def _target_label(user: dict) -> str:
 
 def _lockout(args, event, ctx, report_id: int | None = None):
     if not args:
-        return [Reply(Text(ctx.texts("admin.usage", usage="/lockout ユーザーIDかメール [理由]")))]
+        return [Reply(Text(ctx.texts("admin.usage", usage=ctx.texts("admin.usage_lockout"))))]
     user, errors = _resolve_target(ctx, event, "lockout", args[0])
     if errors:
         return errors
     if report_id is None:
         open_report = records.open_report_for(ctx.tx, user["userId"])
         report_id = open_report.id if open_report else None
-    reason = " ".join(args[1:]) or (f"紛失報告 {records.report_number(report_id)}" if report_id else "（なし）")
+    reason = " ".join(args[1:]) or (ctx.texts("admin.reason_from_report", number=records.report_number(report_id))
+                                     if report_id else ctx.texts("admin.no_reason"))
     return _ask_confirmation(ctx, event, "lockout", user, reason, report_id)
 
 
@@ -231,7 +231,7 @@ def _ask_confirmation(ctx, event, kind: str, user: dict, reason: str | None, rep
                   target=target, report_id=report_id)
     state = ctx.texts("admin.state_suspended" if user.get("isSuspended") else "admin.state_active")
     report = ctx.texts("admin.report_link", number=records.report_number(report_id)) if report_id else ""
-    text = ctx.texts(f"admin.{kind}_confirm", label=label, state=state, report=report, reason=reason or "（なし）")
+    text = ctx.texts(f"admin.{kind}_confirm", label=label, state=state, report=report, reason=reason or ctx.texts("admin.no_reason"))
     return [Reply(Buttons(text, (
         MessageAction(ctx.texts(f"admin.{kind}_execute"), postback=f"admin:confirm:{token}"),
         MessageAction(ctx.texts("admin.cancel_button"), postback=f"admin:cancel:{token}"),
@@ -259,11 +259,11 @@ def _needs_confirmation(ctx, kind: str, user: dict) -> bool:
     return True
 
 
-def _direct_action(kind: str, usage: str):
+def _direct_action(kind: str):
     """/logout and /unlock run at once when they are easy to undo; otherwise they are confirmed."""
     def run(args, event, ctx):
         if not args:
-            return [Reply(Text(ctx.texts("admin.usage", usage=usage)))]
+            return [Reply(Text(ctx.texts("admin.usage", usage=ctx.texts(f"admin.usage_{kind}"))))]
         user, errors = _resolve_target(ctx, event, kind, args[0])
         if errors:
             return errors
@@ -395,7 +395,7 @@ def _admin_notices(ctx, action, results: list[dict], place: Recipient) -> tuple[
     if not _is_bot_admin(ctx, action.target_user_id):
         return None, []
     steps = "・".join(ctx.texts(f"admin.step_{step}") for step in locked)
-    text = ctx.texts("admin.notice_admin_locked_out", label=action.target_label, kind=KIND_LABEL[action.kind],
+    text = ctx.texts("admin.notice_admin_locked_out", label=action.target_label, kind=ctx.texts(f"admin.kind_label.{action.kind}"),
                      by=_name_of(ctx, action.requested_by), steps=steps)
     records.audit(ctx.tx, ctx.now, action.requested_by, "admin_notified", "bot administrator locked out",
                   target=action.target_user_id, report_id=action.report_id)
@@ -412,7 +412,7 @@ def handle_action_done(event, ctx):
     if action is None:
         return []
     results = json.loads(action.results)
-    lines = [ctx.texts("admin.result_header", kind=KIND_LABEL[action.kind], label=action.target_label)]
+    lines = [ctx.texts("admin.result_header", kind=ctx.texts(f"admin.kind_label.{action.kind}"), label=action.target_label)]
     for index, step in enumerate(json.loads(action.steps)):
         name = ctx.texts(f"admin.step_{step}")
         if index >= len(results):
@@ -509,7 +509,7 @@ def _audit(args, event, ctx):
     try:
         count = max(1, min(50, int(args[0]))) if args else 10
     except ValueError:
-        return [Reply(Text(ctx.texts("admin.usage", usage="/audit [件数]")))]
+        return [Reply(Text(ctx.texts("admin.usage", usage=ctx.texts("admin.usage_audit"))))]
     rows = records.recent_audit(ctx.tx, count)
     refused = records.refusals_by_actor(ctx.tx, since_id=rows[-1].id if len(rows) == count else 0)
     records.audit(ctx.tx, ctx.now, event.source.user_id, "command:audit", f"{len(rows)} shown")
@@ -520,13 +520,15 @@ def _audit(args, event, ctx):
                         target=r.target or "-", result=r.result) for r in rows]
     if refused:
         lines.append(ctx.texts("admin.audit_refused", total=sum(n for _, n in refused),
-                               actors="、".join(f"{actor} {n}件" for actor, n in refused[:5])))
+                               actors="、".join(ctx.texts("admin.audit_refusals_by", actor=actor, count=n)
+                                             for actor, n in refused[:5])))
     return [Reply(Text("\n".join(lines)))]
 
 
 def _help(args, event, ctx):
     extras: dict[str, AdminCommand] = ctx.services.admin_commands
-    lines = [ctx.texts("admin.help")] + [line for _, line in extras.values() if line]
+    lines = [ctx.texts("admin.help")] + [ctx.texts(line) if ctx.texts.has(line) else line
+                                         for _, line in extras.values() if line]
     return [Reply(Text("\n".join(lines)))]
 
 
@@ -539,8 +541,8 @@ def _button_lockout(args, event, ctx):
 
 COMMANDS: dict[str, Callable] = {
     "lockout": _lockout,
-    "logout": _direct_action("logout", "/logout <ユーザーIDかメール>"),
-    "unlock": _direct_action("unlock", "/unlock <ユーザーIDかメール>"),
+    "logout": _direct_action("logout"),
+    "unlock": _direct_action("unlock"),
     "reports": _reports,
     "report": _report,
     "resolve": _resolve,

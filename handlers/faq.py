@@ -20,6 +20,7 @@ from __future__ import annotations
 import re
 import string
 import sys
+import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable
@@ -48,11 +49,6 @@ DEFAULT_FAQ_PATH = ROOT / "config" / "faq.yaml"
 DEFAULT_COMPANY_PATH = ROOT / "config" / "company.yaml"
 
 FEEDBACK_PREFIX = "faq:"
-CATEGORY_PREFIX = "カテゴリ:"
-MENU_TEXT = "よくある質問"
-LOST_CHIP_TEXT = "端末をなくした"
-HOURS_CATEGORY_TITLE = "通知と勤務時間"
-CONTACT_TEXT = "管理者に連絡"
 MAX_LINKS = 4
 MAX_QUESTION_CHARS = 500
 NOT_OURS_ID = "_not_ours"
@@ -150,6 +146,21 @@ class Messages(_Strict):
     feedback_down: str = Field(min_length=1)
 
 
+class Chips(_Strict):
+    """The buttons under the FAQ's answers. A chip sends its label as the member's message, which the
+    FAQ (or the lost-device flow) then recognises."""
+    menu: str = Field(min_length=1)  # opens the category menu
+    lost: str = Field(min_length=1)  # "I lost my device": the lost-device help
+    hours_category: str = Field(min_length=1)  # a category title, shown as a chip when it exists
+    contact: str = Field(min_length=1)
+    none_of_these: str = Field(min_length=1)  # under 「もしかして」
+    back_to_menu: str = Field(min_length=1)
+    helpful: str = Field(min_length=1)
+    not_helpful: str = Field(min_length=1)
+    category_prefixes: list[str] = Field(min_length=1)  # "<prefix><category title>" opens a category; first is sent
+    menu_words: list[str] = Field(default_factory=list)  # typed words that open the menu
+
+
 class TopicOnly(_Strict):
     words: list[str] = Field(default_factory=list)
     fillers: list[str] = Field(default_factory=list)
@@ -174,6 +185,7 @@ class _Top(BaseModel):
     other_apps: list[str] = Field(default_factory=list)
     not_ours: NotOurs | None = None
     topic_only: TopicOnly = Field(default_factory=TopicOnly)
+    chips: Chips
     entries: list[Any] = Field(min_length=1)
 
 
@@ -192,6 +204,8 @@ class FaqBook:
     topic_words: tuple[str, ...] = ()
     topic_fillers: tuple[str, ...] = ()
     not_ours: str = ""  # the answer to a question that is not ours (see `not_ours` in faq.yaml)
+    chips: Chips | None = None
+    menu_words: frozenset[str] = frozenset()  # normalised: the chips' menu label and `chips.menu_words`
 
     def entry(self, entry_id: str) -> Entry:
         return self.by_id[entry_id]
@@ -304,6 +318,8 @@ def load_faq(
         topic_fillers=_canonical_terms(matcher, top.topic_only.fillers),
         by_id={e.id: e for e in entries},
         source=str(faq_path),
+        chips=top.chips,
+        menu_words=frozenset(matching.normalize(w) for w in [top.chips.menu, *top.chips.menu_words]),
     )
 
 
@@ -449,19 +465,27 @@ def _ask_chip(entry: Entry) -> MessageAction:
     return MessageAction(label=entry.title, text=entry.questions[0])
 
 
+def _said(label: str) -> MessageAction:
+    """A chip that sends its own label."""
+    return MessageAction(label=label, text=label)
+
+
+def _category_chip(book: FaqBook, title: str) -> MessageAction:
+    return MessageAction(label=title, text=book.chips.category_prefixes[0] + title)
+
+
 def _menu_chips(book: FaqBook) -> tuple[MessageAction, ...]:
-    chips = [MessageAction(label=MENU_TEXT, text=MENU_TEXT), MessageAction(label=LOST_CHIP_TEXT, text=LOST_CHIP_TEXT)]
-    if any(c.title == HOURS_CATEGORY_TITLE for c in book.categories):
-        chips.append(MessageAction(label=HOURS_CATEGORY_TITLE, text=CATEGORY_PREFIX + HOURS_CATEGORY_TITLE))
-    chips.append(MessageAction(label=CONTACT_TEXT, text=CONTACT_TEXT))
+    chips = [_said(book.chips.menu), _said(book.chips.lost)]
+    if any(c.title == book.chips.hours_category for c in book.categories):
+        chips.append(_category_chip(book, book.chips.hours_category))
+    chips.append(_said(book.chips.contact))
     return tuple(chips)
 
 
-def _feedback_chips(entry_id: str) -> tuple[PostbackAction, PostbackAction]:
-    return (
-        PostbackAction(label="👍 役に立った", data=f"{FEEDBACK_PREFIX}up:{entry_id}", display_text="👍 役に立った"),
-        PostbackAction(label="👎 役に立たなかった", data=f"{FEEDBACK_PREFIX}down:{entry_id}", display_text="👎 役に立たなかった"),
-    )
+def _feedback_chips(book: FaqBook, entry_id: str) -> tuple[PostbackAction, PostbackAction]:
+    up, down = book.chips.helpful, book.chips.not_helpful
+    return (PostbackAction(label=up, data=f"{FEEDBACK_PREFIX}up:{entry_id}", display_text=up),
+            PostbackAction(label=down, data=f"{FEEDBACK_PREFIX}down:{entry_id}", display_text=down))
 
 
 def _answer_replies(book: FaqBook, entry: Entry, outcome: FaqOutcome) -> list[Reply]:
@@ -470,7 +494,7 @@ def _answer_replies(book: FaqBook, entry: Entry, outcome: FaqOutcome) -> list[Re
     runner_up = [c for c in outcome.candidates[1:2] if c != entry.id and c in book.by_id]
     related = runner_up + [r for r in entry.related if r not in runner_up]
     chips += [_ask_chip(book.by_id[r]) for r in related[:room]]
-    chips += _feedback_chips(entry.id)
+    chips += _feedback_chips(book, entry.id)
     meta = {"faq": "answer", "entry_id": entry.id, "score": outcome.score}
     if entry.links:
         content = Buttons(
@@ -492,7 +516,7 @@ def replies_for(book: FaqBook, outcome: FaqOutcome) -> list[Reply]:
         entries = [book.by_id[c] for c in outcome.candidates if c in book.by_id][:3]
         lines = "\n".join(f"・{e.title}" for e in entries)
         chips = [_ask_chip(e) for e in entries] + [
-            MessageAction(label="どれでもない", text=MENU_TEXT),
+            MessageAction(label=book.chips.none_of_these, text=book.chips.menu),
         ]
         meta = {"faq": "suggest", "candidates": [e.id for e in entries], "score": outcome.score}
         return [Reply(Text(f"{m.suggest.splitlines()[0]}\n{lines}\n" + "\n".join(m.suggest.splitlines()[1:]),
@@ -506,8 +530,8 @@ def replies_for(book: FaqBook, outcome: FaqOutcome) -> list[Reply]:
 
 
 def category_menu(book: FaqBook) -> list[Reply]:
-    chips = [MessageAction(label=c.title, text=CATEGORY_PREFIX + c.title) for c in book.categories]
-    chips = chips[: QUICK_REPLY_LIMIT - 1] + [MessageAction(label=CONTACT_TEXT, text=CONTACT_TEXT)]
+    chips = [_category_chip(book, c.title) for c in book.categories]
+    chips = chips[: QUICK_REPLY_LIMIT - 1] + [_said(book.chips.contact)]
     lines = "\n".join(f"・{c.title}" for c in book.categories)
     return [Reply(Text(f"{book.messages.menu}\n{lines}", quick_replies=tuple(chips)), meta={"faq": "menu"})]
 
@@ -518,16 +542,10 @@ def category_entries(book: FaqBook, category_id: str) -> list[Reply]:
         return category_menu(book)
     entries = [e for e in book.entries if e.category == category_id]
     chips = [_ask_chip(e) for e in entries][: QUICK_REPLY_LIMIT - 1]
-    chips.append(MessageAction(label="カテゴリ一覧へ", text=MENU_TEXT))
+    chips.append(MessageAction(label=book.chips.back_to_menu, text=book.chips.menu))
     head = book.messages.category.replace("{category}", cat.title)
     lines = "\n".join(f"・{e.title}" for e in entries)
     return [Reply(Text(f"{head}\n{lines}", quick_replies=tuple(chips)), meta={"faq": "category", "category": cat.id})]
-
-
-_MENU_WORDS = {matching.normalize(w) for w in (
-    MENU_TEXT, "よくある質問一覧", "質問一覧", "メニュー", "menu", "faq", "カテゴリ", "カテゴリ一覧",
-    "カテゴリー一覧", "一覧", "ヘルプ", "help", "使い方", "何ができる", "何ができますか",
-)}
 
 
 def _canonical_terms(matcher: matching.Matcher, terms: list[str]) -> tuple[str, ...]:
@@ -550,8 +568,8 @@ def names_only_the_topic(book: FaqBook, text: str) -> bool:
 def browse_request(book: FaqBook, text: str) -> BrowseRequest | None:
     """Recognise 'show me the menu' and 'カテゴリ:<title or id>' texts, and a message that only names
     the subject (the menu then, rather than a guess at one entry)."""
-    raw = (text or "").strip()
-    for prefix in (CATEGORY_PREFIX, "カテゴリ：", "カテゴリー:", "カテゴリー："):
+    raw = unicodedata.normalize("NFKC", (text or "").strip())
+    for prefix in book.chips.category_prefixes:
         if raw.startswith(prefix):
             want = matching.normalize(raw[len(prefix):])
             for c in book.categories:
@@ -559,7 +577,7 @@ def browse_request(book: FaqBook, text: str) -> BrowseRequest | None:
                     return BrowseRequest("category", c.id)
             return BrowseRequest("menu")
     norm = matching.normalize(raw)
-    if norm in _MENU_WORDS or names_only_the_topic(book, raw):
+    if norm in book.menu_words or names_only_the_topic(book, raw):
         return BrowseRequest("menu")
     for c in book.categories:
         if norm == matching.normalize(c.title):

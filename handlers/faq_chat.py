@@ -143,7 +143,7 @@ def faq_command(args, event, ctx):
 
 def admin_commands() -> dict:
     return {
-        "unanswered": (unanswered_command, "/unanswered [件数] … 答えられなかった質問"),
-        "feedback": (feedback_command, "/feedback … 👍/👎 の集計"),
-        "faq": (faq_command, "/faq reload … FAQ ファイルの再読み込み"),
+        "unanswered": (unanswered_command, "faq_admin.help_unanswered"),
+        "feedback": (feedback_command, "faq_admin.help_feedback"),
+        "faq": (faq_command, "faq_admin.help_reload"),
     }

@@ -11,7 +11,7 @@ if TYPE_CHECKING:
     from handlers.faq_chat import FaqLibrary
     from scheduler.service import ReminderService
 
-AdminCommand = tuple[Callable, str]  # (handler, one line of help)
+AdminCommand = tuple[Callable, str]  # (handler, one line of help, or the messages.yaml key of one)
 
 
 @dataclass(frozen=True)

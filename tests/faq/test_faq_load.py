@@ -17,6 +17,9 @@ def base_doc() -> dict:
             "suggest": "もしかして", "menu": "選んでください", "category": "「{category}」です",
             "feedback_up": "ありがとうございます", "feedback_down": "すみません",
         },
+        "chips": {"menu": "よくある質問", "lost": "端末をなくした", "hours_category": "勤務時間", "contact": "連絡",
+                  "none_of_these": "どれでもない", "back_to_menu": "一覧へ", "helpful": "👍", "not_helpful": "👎",
+                  "category_prefixes": ["カテゴリ:"]},
         "entries": [
             {"id": "comm-cost", "category": "cost", "title": "通信費の補助", "questions": ["通信費は？"],
              "answer": "月{allowance_yen}円です", "related": ["wifi"],
@@ -144,3 +147,9 @@ def test_bad_yaml_and_missing_file(tmp_path):
 def test_bad_company_value(tmp_path):
     msg = error_of(tmp_path, base_doc(), company={"allowance_yen": [1, 2], "admin_name": "x"})
     assert "company.yaml: key 'allowance_yen'" in msg
+
+
+def test_chip_labels_are_required(tmp_path):
+    doc = base_doc()
+    del doc["chips"]["menu"]
+    assert "faq.yaml: field 'chips.menu': required" in error_of(tmp_path, doc)

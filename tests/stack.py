@@ -39,6 +39,35 @@ def running_stack(keypair, database_url: str, clock=None, env_overrides=None, em
     return local.running_stack(identity(keypair), database_url, clock, env_overrides, emulator_overrides)
 
 
+def settled(stack, timeout: float = 10.0) -> None:
+    """Wait until the running bot has nothing left to do now: every callback imported and handled,
+    every account action finished, every due message sent. What has not happened by then will not
+    happen without a new event or a later time, so a test can assert that something did not."""
+    from sqlalchemy import and_, func, or_, select
+
+    from bot.account_actions import account_actions
+    from bot.status import Status
+    from bot.store import inbox, outbox
+
+    store = stack.runtime.store
+    deadline = time.monotonic() + timeout
+    while True:
+        store.import_journal()
+        now = store.now()
+        with store.engine.connect() as conn:
+            busy = sum(conn.execute(select(func.count()).select_from(table).where(condition)).scalar_one() for
+                       table, condition in (
+                           (inbox, inbox.c.status.in_((Status.PENDING, Status.PROCESSING))),
+                           (account_actions, account_actions.c.status.in_((Status.PENDING, Status.PROCESSING))),
+                           (outbox, or_(outbox.c.status == Status.SENDING,
+                                        and_(outbox.c.status == Status.PENDING, outbox.c.next_attempt_at <= now))),
+                       ))
+        if not busy:
+            return
+        assert time.monotonic() < deadline, f"the bot still had {busy} rows of work after {timeout} s"
+        time.sleep(0.02)
+
+
 def procfile_line(name: str) -> str:
     return procfile_commands()[name]
 

@@ -4,6 +4,7 @@ import time
 from handlers import records
 from emulator.directory import ADMIN, ADMIN_CHANNEL_ID, SEED_USERS, SUPER_ADMIN
 from tests.lost_device.conftest import TANAKA, file_report, rows
+from tests.stack import settled
 from tests.talk import Talk, labels, message_text
 
 ACCOUNT_OPS = ("force-logout", "suspend", "unsuspend")
@@ -47,7 +48,7 @@ def test_second_press_of_the_same_confirmation_does_nothing(stack, admin_room):
     admin_room.press(confirm, "実行", expect=2)
     again = admin_room.press(confirm, "実行")
     assert "すでに実行済み" in message_text(again[0])
-    time.sleep(0.3)
+    settled(stack)
     assert account_calls(stack) == [("force-logout", 202), ("suspend", 204)]
 
 

@@ -3,14 +3,13 @@
 In this module Tanaka is a bot administrator (BOT_ADMIN_USER_IDS) without being a LINE WORKS
 administrator, so that the bot's own rules can be told apart from LINE WORKS' admin role.
 """
-import time
 
 import pytest
 
 from handlers import records
 from emulator.directory import ADMIN, ADMIN_CHANNEL_ID, SEED_USERS, SUPER_ADMIN
 from tests.lost_device.conftest import TANAKA, rows
-from tests.stack import running_stack
+from tests.stack import running_stack, settled
 from tests.talk import Talk, labels, message_text
 
 SUZUKI = SEED_USERS["suzuki"]
@@ -54,7 +53,7 @@ def test_an_administrator_cannot_lock_out_or_log_out_their_own_account(stack, cl
     room = Talk(stack.emulator, TANAKA.user_id, channel_id=ADMIN_CHANNEL_ID)
     assert "ご自身のアカウント" in message_text(room.say("ロックアウト", postback=f"admin:lockout:{report_id}")[0])
 
-    time.sleep(0.3)
+    settled(stack)
     assert account_calls(stack) == []
     assert rows(stack, records.confirmations) == [] and rows(stack, records.account_actions) == []
     assert [(a.action, a.target, a.result) for a in rows(stack, records.audit_log)] == [
@@ -70,7 +69,7 @@ def test_logout_of_another_bot_administrator_is_confirmed_first_and_the_admins_a
     confirm = admin_room.say(f"/logout {TANAKA.email}")[0]
     assert "ボットの管理者" in message_text(confirm) and TANAKA.email in message_text(confirm)
     assert "強制ログアウトを実行" in labels(confirm)
-    time.sleep(0.3)
+    settled(stack)
     assert account_calls(stack) == [] and rows(stack, records.account_actions) == []
     [confirmation] = rows(stack, records.confirmations)
     assert (confirmation.action, confirmation.target_user_id) == ("logout", TANAKA.user_id)
@@ -93,7 +92,7 @@ def test_a_bot_administrator_locked_out_by_another_is_told_to_every_administrato
     me = Talk(stack.emulator, ADMIN.user_id)  # the administrator's 1:1 talk, not the admin room
     confirm = me.say(f"/lockout {SUZUKI.email}")[0]
     me.press(confirm, "実行", expect=2)
-    time.sleep(0.3)
+    settled(stack)
     assert stack.emulator.bot_messages(channel_id=ADMIN_CHANNEL_ID) == []  # an ordinary member: no notice
 
     confirm = me.say(f"/lockout {TANAKA.email} 不審なログイン")[0]
@@ -111,7 +110,7 @@ def test_unlock_of_a_suspension_not_made_through_the_bot_is_confirmed_first(stac
     confirm = admin_room.say(f"/unlock {YOSHIDA.email}")[0]
     assert "ボットで行ったものではありません" in message_text(confirm)
     assert "一時停止の解除を実行" in labels(confirm)
-    time.sleep(0.3)
+    settled(stack)
     assert account_calls(stack) == [] and rows(stack, records.account_actions) == []
     assert directory_entry(stack, YOSHIDA)["isSuspended"]
 

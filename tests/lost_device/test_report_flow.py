@@ -5,7 +5,7 @@ from handlers import records
 from bot.store import outbox
 from emulator.directory import ADMIN_CHANNEL_ID
 from tests.lost_device.conftest import TANAKA, file_report, rows
-from tests.stack import running_stack
+from tests.stack import running_stack, settled
 from tests.talk import Talk, labels, message_text
 
 
@@ -55,7 +55,8 @@ def test_idle_conversation_expires_after_30_minutes_with_a_note(stack, employee,
     assert "なくした端末" in message_text(first[-1])
     before = employee.seen()
     clock.advance(minutes=29)
-    time.sleep(0.3)
+    stack.runtime.worker.housekeeping.run_due(force=True)  # the expiry pass, run now at 29 minutes
+    settled(stack)
     assert employee.seen() == before and len(rows(stack, records.conversations)) == 1
     clock.advance(minutes=2)
     note = employee.wait_new(before)
@@ -92,7 +93,7 @@ def test_admin_notice_is_retried_until_the_api_recovers(stack, employee, clock):
         time.sleep(0.1)
         if stack.emulator.bot_messages(channel_id=ADMIN_CHANNEL_ID):
             break
-    time.sleep(0.5)
+    settled(stack)
     notices = stack.emulator.bot_messages(channel_id=ADMIN_CHANNEL_ID)
     assert len(notices) == 1 and "R-0001" in message_text(notices[0]["content"])
     failed_calls = [c for c in stack.emulator.calls() if "/channels/" in c["path"] and c["status"] == 500]

@@ -18,7 +18,7 @@ from bot.directory import USER_REF_MAX_LENGTH, member_state, tenant_admin_flag
 from bot.errors import ApiError
 from bot.retry import DURABLE, Backoff
 from bot.status import Status
-from bot.store import Id, Store, as_aware, fit, metadata, utc_naive
+from bot.store import Id, Store, as_aware, fit, metadata, release, retry_at, utc_naive
 
 log = logging.getLogger("bot.account_actions")
 
@@ -64,19 +64,18 @@ def queue_account_action(tx: Connection, kind: str, steps: list[str], target_use
 
 
 def save_action_progress(tx: Connection, action_id: int, owner: str, results: list,
-                         retry_at: datetime | None = None) -> None:
+                         retry_when: datetime | None = None) -> None:
     """Record the steps done so far (a crash does not repeat them); optionally hand the row back."""
-    values = {"results": json.dumps(results)}
-    if retry_at is not None:
-        values.update(status=Status.PENDING, lease_owner=None, lease_until=None, next_attempt_at=utc_naive(retry_at))
+    if retry_when is not None:
+        retry_at(tx, account_actions, action_id, owner, retry_when, results=json.dumps(results))
+        return
     tx.execute(update(account_actions).where(account_actions.c.id == action_id,
-                                             account_actions.c.lease_owner == owner).values(**values))
+                                             account_actions.c.lease_owner == owner)
+               .values(results=json.dumps(results)))
 
 
 def finish_account_action(tx: Connection, action_id: int, owner: str, results: list) -> None:
-    tx.execute(update(account_actions).where(account_actions.c.id == action_id,
-                                             account_actions.c.lease_owner == owner)
-               .values(status=Status.DONE, results=json.dumps(results), lease_owner=None, lease_until=None))
+    release(tx, account_actions, action_id, owner, Status.DONE, results=json.dumps(results))
 
 
 def get_account_action(tx: Connection, action_id: int):

@@ -104,6 +104,25 @@ def fit(value: str, column) -> str:
     return value[:column.type.length]
 
 
+def release(conn: Connection, table: Table, row_id: int, owner: str, status: Status, working: Status | None = None,
+            **values) -> bool:
+    """End our lease on a claimed row (compare-and-set on the owner, and on the working state when
+    given), leaving it in `status` with `values` written. False when the lease was lost to another
+    process: the caller's work must then not count."""
+    condition = [table.c.id == row_id, table.c.lease_owner == owner]
+    if working is not None:
+        condition.append(table.c.status == working)
+    result = conn.execute(update(table).where(*condition)
+                          .values(status=status, lease_owner=None, lease_until=None, **values))
+    return result.rowcount == 1
+
+
+def retry_at(conn: Connection, table: Table, row_id: int, owner: str, when: datetime, **values) -> bool:
+    """Hand a claimed row back, to be claimed again from `when` (aware or naive UTC)."""
+    due = utc_naive(when) if when.tzinfo else when
+    return release(conn, table, row_id, owner, Status.PENDING, next_attempt_at=due, **values)
+
+
 def utc_naive(moment: datetime) -> datetime:
     return moment.astimezone(timezone.utc).replace(tzinfo=None)
 
@@ -308,22 +327,12 @@ class Store:
     def finish_inbox(self, conn: Connection, row_id: int, owner: str, status: str = Status.DONE,
                      error: str | None = None) -> bool:
         """Close a claimed row inside the caller's transaction; False if our lease was lost."""
-        result = conn.execute(
-            update(inbox)
-            .where(inbox.c.id == row_id, inbox.c.lease_owner == owner, inbox.c.status == Status.PROCESSING)
-            .values(status=status, finished_at=self.now(), lease_owner=None, lease_until=None,
-                    last_error=error[:300] if error else None)
-        )
-        return result.rowcount == 1
+        return release(conn, inbox, row_id, owner, status, working=Status.PROCESSING, finished_at=self.now(),
+                       last_error=error[:300] if error else None)
 
     def retry_inbox(self, row_id: int, owner: str, error: str, delay_seconds: float) -> None:
         with self.transaction() as conn:
-            conn.execute(
-                update(inbox)
-                .where(inbox.c.id == row_id, inbox.c.lease_owner == owner)
-                .values(status=Status.PENDING, lease_owner=None, lease_until=None, last_error=error[:300],
-                        next_attempt_at=self.now() + timedelta(seconds=delay_seconds))
-            )
+            retry_at(conn, inbox, row_id, owner, self.now() + timedelta(seconds=delay_seconds), last_error=error[:300])
 
     def inbox_counts(self) -> dict[str, int]:
         with self.engine.connect() as conn:
@@ -365,14 +374,6 @@ class Store:
             for r in rows
         ]
 
-    def _close_outbox(self, row_id: int, owner: str, **values) -> bool:
-        with self.transaction() as conn:
-            result = conn.execute(
-                update(outbox)
-                .where(outbox.c.id == row_id, outbox.c.lease_owner == owner)
-                .values(lease_owner=None, lease_until=None, **values)
-            )
-            return result.rowcount == 1
 
     def record_part_sent(self, row_id: int, owner: str, parts_sent: int) -> None:
         """Progress within a multi-part row, so a crash does not resend the parts already sent."""
@@ -381,14 +382,17 @@ class Store:
                          .values(parts_sent=parts_sent))
 
     def mark_sent(self, row_id: int, owner: str) -> bool:
-        return self._close_outbox(row_id, owner, status=Status.SENT, sent_at=self.now(), last_error=None)
+        with self.transaction() as conn:
+            return release(conn, outbox, row_id, owner, Status.SENT, sent_at=self.now(), last_error=None)
 
     def reschedule(self, row_id: int, owner: str, error: str, delay_seconds: float) -> bool:
-        return self._close_outbox(row_id, owner, status=Status.PENDING, last_error=error[:300],
-                                  next_attempt_at=self.now() + timedelta(seconds=delay_seconds))
+        with self.transaction() as conn:
+            return retry_at(conn, outbox, row_id, owner, self.now() + timedelta(seconds=delay_seconds),
+                            last_error=error[:300])
 
-    def mark_failed(self, row_id: int, owner: str, error: str, status: str = Status.FAILED) -> bool:
-        return self._close_outbox(row_id, owner, status=status, last_error=error[:300])
+    def mark_failed(self, row_id: int, owner: str, error: str, status: Status = Status.FAILED) -> bool:
+        with self.transaction() as conn:
+            return release(conn, outbox, row_id, owner, status, last_error=error[:300])
 
     def outbox_counts(self) -> dict[str, int]:
         with self.engine.connect() as conn:

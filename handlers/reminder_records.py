@@ -17,7 +17,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 
 from bot.status import Status
-from bot.store import Id, metadata, outbox, utc_naive
+from bot.store import Id, metadata, outbox, release, utc_naive
 
 
 class BroadcastPhase(StrEnum):
@@ -157,11 +157,8 @@ def set_phase(conn: Connection, broadcast_id: int, owner: str, phase: str, now: 
 
 def finish_broadcast(conn: Connection, broadcast_id: int, owner: str, now: datetime, **counts) -> bool:
     now_n = utc_naive(now)
-    result = conn.execute(update(broadcasts).where(broadcasts.c.id == broadcast_id,
-                                                   broadcasts.c.lease_owner == owner)
-                          .values(status=Status.DONE, phase=BroadcastPhase.FINISHED, updated_at=now_n, finished_at=now_n,
-                                  lease_owner=None, lease_until=None, **counts))
-    return result.rowcount == 1
+    return release(conn, broadcasts, broadcast_id, owner, Status.DONE, phase=BroadcastPhase.FINISHED, updated_at=now_n,
+                   finished_at=now_n, **counts)
 
 
 def held_broadcasts(conn: Connection, owner: str) -> list:

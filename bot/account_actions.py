@@ -44,8 +44,8 @@ account_actions = Table(
     Column("lease_until", DateTime),
 )
 
-# The client method each step calls with the member's id, and the member's isSuspended once it is done.
-STEP_CALLS = {"force_logout": "force_logout", "suspend": "suspend", "unsuspend": "unsuspend"}
+# A step is the name of the client method it calls with the member's id (force_logout, suspend,
+# unsuspend: handlers/admin.py's STEPS); SUSPENDED_AFTER gives the member's isSuspended once it is done.
 SUSPENDED_AFTER = {"suspend": True, "unsuspend": False}
 
 
@@ -106,7 +106,7 @@ class AccountActionRunner:
         results = json.loads(row.results)
         for step in json.loads(row.steps)[len(results):]:
             try:
-                getattr(self.client, STEP_CALLS[step])(row.target_user_id)
+                getattr(self.client, step)(row.target_user_id)
             except ApiError as exc:
                 if exc.retryable and self.store.clock.now() < as_aware(row.give_up_at):
                     self._retry_later(row, step, results, exc)

@@ -102,7 +102,7 @@ class Directory:
         if hit and self._now() - hit[0] < max_age:
             return hit[1]
         if getattr(self._local, "offline", False):
-            return self._offline_answer(key, hit, failed)
+            return self._offline_answer(hit, failed)
         try:
             user = self.client.get_user(user_id_or_email.strip())
         except ApiError as exc:
@@ -118,7 +118,7 @@ class Directory:
                 self._cache[str(user.get("userId", "")).lower()] = (self._now(), user)
         return user
 
-    def _offline_answer(self, key: str, hit, failed) -> dict | None:
+    def _offline_answer(self, hit, failed) -> dict | None:
         if failed:
             raise failed[1]
         if hit:

@@ -16,7 +16,7 @@ import manage
 def main(argv: list[str] | None = None, **injected) -> int:
     """`injected`: env, clock, client, out, settings, for tests."""
     argv = list(sys.argv[1:] if argv is None else argv)
-    command = ["reminders", *argv] if argv and argv[0] not in ("clock",) else ["clock"]
+    command = ["clock"] if not argv or argv == ["clock"] else ["reminders", *argv]
     return manage.run(command, prog="python -m scheduler", **injected)
 
 

@@ -1,7 +1,7 @@
 """The bot's one command line, for the operator and the developer: `python -m manage --help`.
 
     python -m manage migrate                         bring the database schema up to date
-    python -m manage check                           validate config/ (FAQ, company values, vocabulary)
+    python -m manage check                           validate every file in config/
     python -m manage faq ask TEXT                    how one message is answered, with the scores
     python -m manage faq evaluate [--words-only] FILE...   accuracy on question sets
     python -m manage reminders list [--count N]      every reminder with its next runs
@@ -43,16 +43,31 @@ def migrate() -> int:
     return migrations.main()
 
 
-@cli.command(help="Validate config/: the FAQ, the company values and the vocabulary.")
-def check() -> int:
-    from handlers import faq
+@cli.command(help="Validate every file in config/: FAQ, company values, messages, vocabulary, reminders.")
+@click.option("--config-dir", type=click.Path(exists=True, file_okay=False), help="another config folder")
+def check(config_dir: str | None) -> int:
+    import os
+    from zoneinfo import ZoneInfo
+
+    from config.files import ConfigError
+    from config.settings import CONFIG_DIR
+    from config.tree import load_config
+    from handlers import faq, matching
+    from scheduler.config import book_from_config
 
     try:
-        book = faq.load_faq()
-    except faq.FaqError as exc:
-        click.echo(str(exc), err=True)
+        tree = load_config(config_dir or CONFIG_DIR)
+        reminders = book_from_config(tree, ZoneInfo(os.environ.get("BOT_TIMEZONE") or "Asia/Tokyo"))
+        semantic = os.environ.get("BOT_FAQ_SEMANTIC", "true").strip().lower() not in ("0", "false", "no", "off")
+        params = matching.MatchParams() if semantic else matching.MatchParams(**matching.WORDS_ONLY)
+        book = faq.build_book(tree.faq, tree.vocabulary, params)  # with the meaning signal, caches the vectors
+    except ConfigError as exc:
+        click.echo(f"config/ cannot be used ({len(exc.problems)} problem(s)):", err=True)
+        for problem in exc.problems:
+            click.echo(f"  - {problem}", err=True)
         return 1
-    click.echo(f"ok: {len(book.entries)} entries, {len(book.categories)} categories")
+    click.echo(f"ok: {len(book.entries)} entries, {len(book.categories)} categories, "
+               f"{len(reminders.reminders)} reminders, {len(tree.company)} company values")
     return 0
 
 

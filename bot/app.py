@@ -14,6 +14,7 @@ from bot.dispatcher import Dispatcher, Route
 from bot.runtime import Runtime, build_runtime, configure_logging  # noqa: F401  (re-exported)
 from bot.webhook import MAX_BODY_BYTES, blueprint
 from bot.worker import error_reply_from, web_worker
+from config.files import ConfigError
 from config.settings import Settings, SettingsError, load_settings
 from handlers import admin, fallback, faq_chat, lost_device, reminders, rooms
 from handlers.access import AdminAccess
@@ -27,7 +28,7 @@ def build_services(runtime: Runtime) -> Services:
     """Collaborators the handlers use, built once per process."""
     directory = Directory(runtime.client)
     config = runtime.settings.config_dir
-    reminder_service = build_reminder_service(runtime.settings)  # a bad reminders.yaml stops the start
+    reminder_service = build_reminder_service(runtime.config, runtime.settings.tz)  # a bad reminder stops the start
     return Services(
         directory=directory,
         admins=admin.AdminPolicy(runtime.settings, directory),
@@ -88,8 +89,12 @@ def create_app(settings: Settings | None = None, *, clock=None, client=None, sta
         except SettingsError as exc:
             log.critical("%s", exc)
             sys.exit(3)  # a configuration error: the process manager should not retry in a loop
-    runtime = build_runtime(settings, clock=clock, client=client)
-    runtime.services = build_services(runtime)
+    try:
+        runtime = build_runtime(settings, clock=clock, client=client)
+        runtime.services = build_services(runtime)
+    except ConfigError as exc:
+        log.critical("config/ cannot be used:\n%s", exc)
+        sys.exit(3)
     dispatcher = Dispatcher(build_routes(), screen=rooms.addressed, prepare=look_ups_first(runtime),
                             access=AdminAccess())
     runtime.worker = web_worker(runtime.store, runtime.client, dispatcher, runtime.context,

@@ -1,4 +1,5 @@
-"""What every process of the bot builds once: settings, storage, the one API client, texts.
+"""What every process of the bot builds once: settings, config/ (every file, validated), storage, the one
+API client.
 
 The web process (bot/app.py) adds the handlers and the worker; the clock process (scheduler/) uses it
 as it is, without Flask or the handlers.
@@ -17,7 +18,8 @@ from bot.private_files import keep_private
 from bot.store import Store, journal_directory, make_engine
 from bot.worker import Worker
 from config.settings import Settings
-from config.texts import Texts, load_texts
+from config.texts import Texts
+from config.tree import ConfigTree, load_config
 
 
 def configure_logging() -> None:
@@ -34,9 +36,13 @@ class Runtime:
     clock: object
     store: Store
     client: LineWorksClient
-    texts: Texts
+    config: ConfigTree
     services: object = None  # the handlers' collaborators, set by the web process (bot/app.py)
     worker: Worker | None = None
+
+    @property
+    def texts(self) -> Texts:
+        return self.config.texts
 
     def context(self, tx) -> Context:
         return Context(now=self.clock.now().astimezone(self.settings.tz), settings=self.settings, tx=tx,
@@ -47,7 +53,9 @@ class Runtime:
             self.worker.wake()
 
 
-def build_runtime(settings: Settings, clock=None, client=None) -> Runtime:
+def build_runtime(settings: Settings, clock=None, client=None, config: ConfigTree | None = None) -> Runtime:
+    """Raises ConfigError (every mistake in config/, one per line) before touching the database."""
+    config = config or load_config(settings.config_dir)
     keep_private(settings.database_url)
     clock = clock or SystemClock()
     engine = make_engine(settings.database_url)
@@ -56,5 +64,4 @@ def build_runtime(settings: Settings, clock=None, client=None) -> Runtime:
     journal_dir = journal_directory(settings.database_url)
     store = Store(engine, clock, journal=IntakeJournal(journal_dir) if journal_dir else None)
     client = client or LineWorksClient(Credentials.from_settings(settings))
-    texts = load_texts(settings.config_dir / "messages.yaml")
-    return Runtime(settings=settings, clock=clock, store=store, client=client, texts=texts)
+    return Runtime(settings=settings, clock=clock, store=store, client=client, config=config)

@@ -12,12 +12,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Mapping
 
-import yaml
-
 from bot.text import inert
+from config.files import ConfigError, read_yaml
 
 
-class TextsError(ValueError):
+class TextsError(ConfigError):
     pass
 
 
@@ -40,7 +39,7 @@ class Texts:
     def require(self, keys) -> None:
         missing = [k for k in keys if k not in self._entries]
         if missing:
-            raise TextsError("messages.yaml is missing: " + ", ".join(sorted(missing)))
+            raise TextsError([f"messages.yaml: field '{key}': required" for key in sorted(missing)])
 
 
 def _flatten(prefix: str, node, out: dict) -> None:
@@ -50,14 +49,11 @@ def _flatten(prefix: str, node, out: dict) -> None:
     elif isinstance(node, str):
         out[prefix] = node.rstrip("\n")
     else:
-        raise TextsError(f"messages.yaml: '{prefix}' must be text")
+        raise TextsError(f"messages.yaml: field '{prefix}': must be text")
 
 
 def load_texts(path: Path) -> Texts:
-    try:
-        data = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
-    except (OSError, yaml.YAMLError) as exc:
-        raise TextsError(f"cannot read {path}: {exc}") from exc
+    data = read_yaml(path, TextsError) or {}
     flat: dict[str, str] = {}
     _flatten("", data, flat)
     return Texts(flat)

@@ -9,13 +9,14 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from config.files import ConfigError, read_yaml, validate
 
 DEFAULT_VOCABULARY_PATH = Path(__file__).resolve().parent / "vocabulary.yaml"
 
 
-class VocabularyError(ValueError):
+class VocabularyError(ConfigError):
     pass
 
 
@@ -73,19 +74,7 @@ class Vocabulary(_Strict):
 
 
 def load_vocabulary(path: str | Path = DEFAULT_VOCABULARY_PATH) -> Vocabulary:
-    name = Path(path).name
-    try:
-        with open(path, encoding="utf-8") as fh:
-            raw = yaml.safe_load(fh)
-    except FileNotFoundError:
-        raise VocabularyError(f"{name}: file not found: {path}") from None
-    except yaml.YAMLError as exc:
-        raise VocabularyError(f"{name}: not valid YAML: {exc}") from None
-    try:
-        return Vocabulary.model_validate(raw)
-    except ValidationError as exc:
-        problems = [f"{name}: field '{'.'.join(map(str, e['loc']))}': {e['msg']}" for e in exc.errors()]
-        raise VocabularyError("\n".join(problems)) from None
+    return validate(Vocabulary, read_yaml(path, VocabularyError), Path(path).name, VocabularyError)
 
 
 @lru_cache(maxsize=1)

@@ -14,7 +14,7 @@ from datetime import datetime
 from sqlalchemy.engine import Connection
 
 from handlers import reminder_records as rr
-from scheduler.config import Reminder, ReminderBook, load_reminders
+from scheduler.config import Reminder, ReminderBook, book_from_config
 
 _NOISE = re.compile(r"[\s。、．.！!？?「」『』]+")
 
@@ -39,9 +39,8 @@ class ReminderService:
         self._resume = {normalise_phrase(p) for p in book.commands["resume"]}
 
     @classmethod
-    def from_settings(cls, settings) -> "ReminderService":
-        return cls(load_reminders(settings.config_dir / "reminders.yaml", settings.tz,
-                                  settings.config_dir / "company.yaml"))
+    def from_config(cls, config, tz) -> "ReminderService":
+        return cls(book_from_config(config, tz))
 
     # -- employees ------------------------------------------------------------------------------
 
@@ -85,6 +84,6 @@ class ReminderService:
         return out
 
 
-def build_reminder_service(settings) -> ReminderService:
-    """For the composition root: `Services(reminders=build_reminder_service(settings), ...)`."""
-    return ReminderService.from_settings(settings)
+def build_reminder_service(config, tz) -> ReminderService:
+    """For the composition root: `Services(reminders=build_reminder_service(runtime.config, tz), ...)`."""
+    return ReminderService.from_config(config, tz)

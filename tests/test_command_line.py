@@ -27,3 +27,22 @@ def test_the_release_lines_faq_check_runs_through_the_same_command():
 def test_an_unknown_command_is_a_usage_error():
     done = run("-m", "manage", "nonsense")
     assert done.returncode == 2 and "No such command" in done.stderr
+
+
+def test_check_names_every_mistake_in_every_file_in_one_run(tmp_path):
+    config = ROOT / "config"
+    for name in ("faq.yaml", "company.yaml", "messages.yaml", "vocabulary.yaml", "reminders.yaml"):
+        (tmp_path / name).write_text((config / name).read_text(encoding="utf-8"), encoding="utf-8")
+    faq = (tmp_path / "faq.yaml").read_text(encoding="utf-8")
+    (tmp_path / "faq.yaml").write_text(faq.replace("{allowance_yen}", "{allowance}", 1), encoding="utf-8")
+    reminders = (tmp_path / "reminders.yaml").read_text(encoding="utf-8")
+    (tmp_path / "reminders.yaml").write_text(reminders.replace("policy:", "colour: red\npolicy:", 1), encoding="utf-8")
+    (tmp_path / "company.yaml").write_text("allowance_yen: [1, 2]\n", encoding="utf-8")
+
+    done = run("-m", "manage", "check", "--config-dir", str(tmp_path))
+
+    assert done.returncode == 1 and done.stdout == ""
+    lines = [line.strip() for line in done.stderr.splitlines() if line.startswith("  - ")]
+    assert "- company.yaml: key 'allowance_yen': must be a text or number" in lines
+    assert "- reminders.yaml: field 'colour': unknown field" in lines
+    assert any(line.startswith("- faq.yaml: entry ") and "unknown placeholder {allowance}" in line for line in lines)

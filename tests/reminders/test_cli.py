@@ -76,7 +76,7 @@ def test_clock_refuses_to_start_with_a_bad_file_naming_reminder_and_field(keypai
     finally:
         sys.stderr = old
     assert code == 3
-    assert "reminder 'monthly-security', field schedule.hour" in err.getvalue()
+    assert "reminder 'monthly-security': field 'schedule.hour'" in err.getvalue()
 
 
 def test_list_runs_as_a_command(keypair, tmp_path):

@@ -89,18 +89,18 @@ def test_urgent_reminders_may_ignore_days_off_and_quiet_hours(tmp_path):
 
 
 @pytest.mark.parametrize("change, expected", [
-    ({"schedule": {"hour": 25}}, "reminder 'bad', field schedule.hour:"),
-    ({"schedule": {"hour": 9, "minute": 0, "day_of_week": "someday"}}, "reminder 'bad', field schedule.day_of_week:"),
-    ({"schedule": {"hour": "9,15", "minute": 0}}, "reminder 'bad', field schedule.hour/minute: a reminder runs at most once a day"),
-    ({"schedule": {"hour": 22, "minute": 0}}, "reminder 'bad', field schedule.hour: 22:00 is in quiet hours"),
-    ({"skip_holidays": False}, "reminder 'bad', field skip_holidays: only urgent reminders"),
-    ({"audience": "everyone"}, "reminder 'bad', field audience:"),
-    ({"audience": {"users": []}}, "reminder 'bad', field audience:"),
-    ({"message": {"text": "{unknown_value}"}}, "reminder 'bad', field message.text: unknown placeholder(s) {unknown_value}"),
-    ({"message": {"text": "x", "buttons": [{"label": "ラベル"}]}}, "reminder 'bad', field message.buttons.0:"),
-    ({"schedule": {"hour": 9, "minute": 0, "on_day_off": "later"}}, "reminder 'bad', field schedule.on_day_off:"),
-    ({"enabled": "sometimes"}, "reminder 'bad', field enabled:"),
-    ({"colour": "red"}, "reminder 'bad', field colour: Extra inputs are not permitted"),
+    ({"schedule": {"hour": 25}}, "reminder 'bad': field 'schedule.hour':"),
+    ({"schedule": {"hour": 9, "minute": 0, "day_of_week": "someday"}}, "reminder 'bad': field 'schedule.day_of_week':"),
+    ({"schedule": {"hour": "9,15", "minute": 0}}, "reminder 'bad': field 'schedule.hour/minute': a reminder runs at most once a day"),
+    ({"schedule": {"hour": 22, "minute": 0}}, "reminder 'bad': field 'schedule.hour': 22:00 is in quiet hours"),
+    ({"skip_holidays": False}, "reminder 'bad': field 'skip_holidays': only urgent reminders"),
+    ({"audience": "everyone"}, "reminder 'bad': field 'audience':"),
+    ({"audience": {"users": []}}, "reminder 'bad': field 'audience':"),
+    ({"message": {"text": "{unknown_value}"}}, "reminder 'bad': field 'message.text': unknown placeholder(s) {unknown_value}"),
+    ({"message": {"text": "x", "buttons": [{"label": "ラベル"}]}}, "reminder 'bad': field 'message.buttons.0':"),
+    ({"schedule": {"hour": 9, "minute": 0, "on_day_off": "later"}}, "reminder 'bad': field 'schedule.on_day_off':"),
+    ({"enabled": "sometimes"}, "reminder 'bad': field 'enabled':"),
+    ({"colour": "red"}, "reminder 'bad': field 'colour': unknown field"),
 ])
 def test_a_mistake_is_refused_naming_the_reminder_and_field(tmp_path, change, expected):
     bad = {"id": "bad", "title": "誤り", "schedule": {"hour": 9, "minute": 0}, "audience": "all",
@@ -116,14 +116,14 @@ def test_a_mistake_is_refused_naming_the_reminder_and_field(tmp_path, change, ex
 def test_a_missing_field_and_a_duplicate_id_are_named(tmp_path):
     with pytest.raises(ReminderConfigError) as error:
         book_from(tmp_path, [{"id": "no-schedule", "title": "x", "audience": "all", "message": {"text": "x"}}])
-    assert "reminder 'no-schedule', field schedule: Field required" in str(error.value)
+    assert "reminder 'no-schedule': field 'schedule': required" in str(error.value)
     twice = {"id": "twice", "title": "x", "schedule": {"hour": 9}, "audience": "all", "message": {"text": "x"}}
     with pytest.raises(ReminderConfigError) as error:
         book_from(tmp_path, [twice, twice])
-    assert "reminder 'twice', field id: used twice" in str(error.value)
+    assert "reminder 'twice': field 'id': used twice" in str(error.value)
 
 
 def test_policy_mistakes_are_named(tmp_path):
     with pytest.raises(ReminderConfigError) as error:
         book_from(tmp_path, None, policy={"quiet_hours": {"start": "夜", "end": "08:00"}})
-    assert "field policy.quiet_hours.start" in str(error.value)
+    assert "field 'policy.quiet_hours.start'" in str(error.value)

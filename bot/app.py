@@ -18,6 +18,7 @@ from config.files import ConfigError
 from config.settings import Settings, SettingsError, load_settings
 from handlers import admin, fallback, faq_chat, lost_device, reminders, rooms
 from handlers.access import AdminAccess
+from handlers.repositories import Records
 from handlers.services import Services
 from scheduler.service import build_reminder_service
 
@@ -92,6 +93,7 @@ def create_app(settings: Settings | None = None, *, clock=None, client=None, sta
     try:
         runtime = build_runtime(settings, clock=clock, client=client)
         runtime.services = build_services(runtime)
+        runtime.records_for = Records.sql
     except ConfigError as exc:
         log.critical("config/ cannot be used:\n%s", exc)
         sys.exit(3)

@@ -25,7 +25,8 @@ class Context:
 
     `tx` is the transaction the handler's writes go into: they commit together with the replies it
     returns and with the inbox row being marked done, or not at all. `services` are the handlers' own
-    named collaborators (handlers/services.py), which the platform passes along without knowing them.
+    named collaborators (handlers/services.py) and `records` their repositories over `tx`
+    (handlers/repositories.py); the platform passes both along without knowing them.
     """
 
     now: datetime  # aware, in the bot's time zone
@@ -33,6 +34,7 @@ class Context:
     tx: Connection
     texts: Texts
     services: Any = None
+    records: Any = None
 
 
 Handler = Callable[[Event, Context], "list[Reply] | None"]

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from typing import Any, Callable
 
 from bot.client import Credentials, LineWorksClient
 from bot.clock import SystemClock
@@ -39,6 +40,7 @@ class Runtime:
     config: ConfigTree
     services: object = None  # the handlers' collaborators, set by the web process (bot/app.py)
     worker: Worker | None = None
+    records_for: Callable[[Any], Any] | None = None  # the handlers' repositories over a transaction (bot/app.py)
 
     @property
     def texts(self) -> Texts:
@@ -46,7 +48,8 @@ class Runtime:
 
     def context(self, tx) -> Context:
         return Context(now=self.clock.now().astimezone(self.settings.tz), settings=self.settings, tx=tx,
-                       texts=self.texts, services=self.services)
+                       texts=self.texts, services=self.services,
+                       records=self.records_for(tx) if self.records_for else None)
 
     def wake_worker(self) -> None:
         if self.worker:

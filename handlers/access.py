@@ -11,7 +11,6 @@ from bot.dispatcher import Context, Route
 from bot.errors import ApiError
 from bot.events import Event
 from bot.replies import Reply, Text
-from handlers import records
 from handlers.admin import parse_command
 
 
@@ -25,10 +24,10 @@ class AdminAccess:
             return [Reply(Text(ctx.texts("admin.directory_unavailable", reason=f"{exc.status or exc.code}")))]
         what = f"refused:{_action_name(route, event)}"
         if route.private_only and channel and channel != ctx.settings.admin_channel_id:
-            records.audit(ctx.tx, ctx.now, user_id, what, "group room", target=channel)
+            ctx.records.audit.add(ctx.now, user_id, what, "group room", target=channel)
             return [Reply(Text(ctx.texts("admin.refused_group_room")))]
         if not is_admin:
-            records.audit(ctx.tx, ctx.now, user_id, what, "not an administrator")
+            ctx.records.audit.add(ctx.now, user_id, what, "not an administrator")
             return [Reply(Text(ctx.texts("admin.refused_not_admin")))]
         return None
 

@@ -138,7 +138,7 @@ def handle(event, ctx):
     name, args = parse_command(event)
     extras: dict[str, AdminCommand] = ctx.services.admin_commands
     if name in extras:
-        records.audit(ctx.tx, ctx.now, event.source.user_id, f"command:{name}", "ok",
+        ctx.records.audit.add(ctx.now, event.source.user_id, f"command:{name}", "ok",
                       target=" ".join(args)[:200] or None)
         return extras[name][0](args, event, ctx)
     if name not in COMMANDS:
@@ -168,7 +168,7 @@ def _resolve_target(ctx, event, kind: str, who: str):
     admin = event.source.user_id
 
     def refuse(result: str, text: str, target: str | None):
-        records.audit(ctx.tx, ctx.now, admin, f"{kind}_requested", result, target=target)
+        ctx.records.audit.add(ctx.now, admin, f"{kind}_requested", result, target=target)
         return None, [Reply(Text(text))]
 
     if not ctx.settings.locks_accounts:  # no `user` scope: the Free plan, or a narrower app
@@ -211,7 +211,7 @@ def _lockout(args, event, ctx, report_id: int | None = None):
     if errors:
         return errors
     if report_id is None:
-        open_report = records.open_report_for(ctx.tx, user["userId"])
+        open_report = ctx.records.reports.open_for(user["userId"])
         report_id = open_report.id if open_report else None
     reason = " ".join(args[1:]) or (ctx.texts("admin.reason_from_report", number=records.report_number(report_id))
                                      if report_id else ctx.texts("admin.no_reason"))
@@ -227,7 +227,7 @@ def _ask_confirmation(ctx, event, kind: str, user: dict, reason: str | None, rep
     target = user["userId"]
     records.create_confirmation(ctx.tx, token, kind, event.source.user_id, target, label, reason, report_id,
                                 place_kind, place, ctx.now, CONFIRM_TTL)
-    records.audit(ctx.tx, ctx.now, event.source.user_id, f"{kind}_requested", "awaiting confirmation",
+    ctx.records.audit.add(ctx.now, event.source.user_id, f"{kind}_requested", "awaiting confirmation",
                   target=target, report_id=report_id)
     state = ctx.texts("admin.state_suspended" if user.get("isSuspended") else "admin.state_active")
     report = ctx.texts("admin.report_link", number=records.report_number(report_id)) if report_id else ""
@@ -244,7 +244,7 @@ def _queue(ctx, event, kind: str, user: dict, reason: str | None, report_id: int
     action_id = queue_account_action(ctx.tx, kind, STEPS[kind], user["userId"], label,
                                              event.source.user_id, reason, report_id, place_kind, place,
                                              ctx.now, ACTION_GIVE_UP)
-    records.audit(ctx.tx, ctx.now, event.source.user_id, f"{kind}_started", f"action {action_id}",
+    ctx.records.audit.add(ctx.now, event.source.user_id, f"{kind}_started", f"action {action_id}",
                   target=user["userId"], report_id=report_id)
     return [Reply(Text(ctx.texts("admin.running", label=label)))]
 
@@ -267,7 +267,7 @@ def _direct_action(kind: str):
         user, errors = _resolve_target(ctx, event, kind, args[0])
         if errors:
             return errors
-        report = records.open_report_for(ctx.tx, user["userId"])
+        report = ctx.records.reports.open_for(user["userId"])
         reason = " ".join(args[1:]) or None
         report_id = report.id if report else None
         if _needs_confirmation(ctx, kind, user):
@@ -281,30 +281,30 @@ def _confirm(args, event, ctx):
     admin = event.source.user_id
     confirmation = records.get_confirmation(ctx.tx, token)
     if confirmation is None:
-        records.audit(ctx.tx, ctx.now, admin, "confirm_refused", "unknown confirmation")
+        ctx.records.audit.add(ctx.now, admin, "confirm_refused", "unknown confirmation")
         return [Reply(Text(ctx.texts("admin.confirm_unknown")))]
     target = confirmation.target_user_id
     if confirmation.admin_id != admin:
-        records.audit(ctx.tx, ctx.now, admin, "confirm_refused", "started by another administrator", target=target)
+        ctx.records.audit.add(ctx.now, admin, "confirm_refused", "started by another administrator", target=target)
         return [Reply(Text(ctx.texts("admin.confirm_not_yours")))]
     if confirmation.used_at is not None:
-        records.audit(ctx.tx, ctx.now, admin, "confirm_refused", "already used", target=target)
+        ctx.records.audit.add(ctx.now, admin, "confirm_refused", "already used", target=target)
         return [Reply(Text(ctx.texts("admin.confirm_used")))]
     if as_aware(confirmation.expires_at) <= ctx.now:
-        records.audit(ctx.tx, ctx.now, admin, "confirm_refused", "expired", target=target)
+        ctx.records.audit.add(ctx.now, admin, "confirm_refused", "expired", target=target)
         return [Reply(Text(ctx.texts("admin.confirm_expired")))]
     kind = confirmation.action
     if kind not in CONFIRMED_KINDS:
-        records.audit(ctx.tx, ctx.now, admin, "confirm_refused", f"unknown action {kind}", target=target)
+        ctx.records.audit.add(ctx.now, admin, "confirm_refused", f"unknown action {kind}", target=target)
         return [Reply(Text(ctx.texts("admin.confirm_unknown")))]
     if not records.use_confirmation(ctx.tx, token, ctx.now):
         return [Reply(Text(ctx.texts("admin.confirm_used")))]
-    records.audit(ctx.tx, ctx.now, admin, f"{kind}_confirmed", "confirmed", target=target,
+    ctx.records.audit.add(ctx.now, admin, f"{kind}_confirmed", "confirmed", target=target,
                   report_id=confirmation.report_id)
     action_id = queue_account_action(
         ctx.tx, kind, STEPS[kind], target, confirmation.target_label, admin, confirmation.reason,
         confirmation.report_id, confirmation.reply_kind, confirmation.reply_id, ctx.now, ACTION_GIVE_UP)
-    records.audit(ctx.tx, ctx.now, admin, f"{kind}_started", f"action {action_id}", target=target,
+    ctx.records.audit.add(ctx.now, admin, f"{kind}_started", f"action {action_id}", target=target,
                   report_id=confirmation.report_id)
     return [Reply(Text(ctx.texts("admin.running", label=confirmation.target_label)))]
 
@@ -315,7 +315,7 @@ def _cancel(args, event, ctx):
     if confirmation is None or confirmation.admin_id != event.source.user_id or confirmation.used_at:
         return [Reply(Text(ctx.texts("admin.confirm_unknown")))]
     records.use_confirmation(ctx.tx, token, ctx.now)
-    records.audit(ctx.tx, ctx.now, event.source.user_id, f"{confirmation.action}_cancelled", "cancelled",
+    ctx.records.audit.add(ctx.now, event.source.user_id, f"{confirmation.action}_cancelled", "cancelled",
                   target=confirmation.target_user_id, report_id=confirmation.report_id)
     return [Reply(Text(ctx.texts("admin.confirm_cancelled")))]
 
@@ -397,7 +397,7 @@ def _admin_notices(ctx, action, results: list[dict], place: Recipient) -> tuple[
     steps = "・".join(ctx.texts(f"admin.step_{step}") for step in locked)
     text = ctx.texts("admin.notice_admin_locked_out", label=action.target_label, kind=ctx.texts(f"admin.kind_label.{action.kind}"),
                      by=_name_of(ctx, action.requested_by), steps=steps)
-    records.audit(ctx.tx, ctx.now, action.requested_by, "admin_notified", "bot administrator locked out",
+    ctx.records.audit.add(ctx.now, action.requested_by, "admin_notified", "bot administrator locked out",
                   target=action.target_user_id, report_id=action.report_id)
     recipients = admin_recipients(ctx.settings)
     in_place = text if place in recipients else None
@@ -427,7 +427,7 @@ def handle_action_done(event, ctx):
     if action.kind == "unlock":
         lines.append(ctx.texts("admin.unlock_reminder"))
     all_ok = len(results) == len(json.loads(action.steps)) and all(r["ok"] for r in results)
-    records.audit(ctx.tx, ctx.now, action.requested_by, f"{action.kind}_result", _summary(results),
+    ctx.records.audit.add(ctx.now, action.requested_by, f"{action.kind}_result", _summary(results),
                   target=action.target_user_id, report_id=action.report_id)
     place = Recipient(channel_id=action.reply_id) if action.reply_kind == "channel" else Recipient(user_id=action.reply_id)
     in_place, notices = _admin_notices(ctx, action, results, place)
@@ -435,9 +435,9 @@ def handle_action_done(event, ctx):
         lines.append(in_place)
     replies = [Reply(Text("\n".join(lines)), to=place, urgent=True, must_deliver=True)] + notices
     if action.kind == "lockout" and all_ok and action.report_id:
-        report = records.get_report(ctx.tx, action.report_id)
+        report = ctx.records.reports.get(action.report_id)
         if report and report.status == ReportStatus.OPEN:
-            records.set_report_status(ctx.tx, report.id, ReportStatus.LOCKED_OUT, ctx.now)
+            ctx.records.reports.set_status(report.id, ReportStatus.LOCKED_OUT, ctx.now)
             replies.append(Reply(Text(ctx.texts("lost_device.reporter_locked_out",
                                                 number=records.report_number(report.id))),
                                  to=Recipient(user_id=report.reporter_id), must_deliver=True))
@@ -452,12 +452,12 @@ def _local(ctx, moment) -> str:
 
 def _report_from_args(args, ctx):
     report_id = records.parse_report_number(args[0]) if args else None
-    return records.get_report(ctx.tx, report_id) if report_id else None
+    return ctx.records.reports.get(report_id) if report_id else None
 
 
 def _reports(args, event, ctx):
     which = (args[0].lower() if args else "open")
-    rows = records.list_reports(ctx.tx, only_open=which != "all")
+    rows = ctx.records.reports.listing(only_open=which != "all")
     if not rows:
         return [Reply(Text(ctx.texts("admin.no_reports")))]
     which_text = ctx.texts("admin.reports_all" if which == "all" else "admin.reports_open")
@@ -465,7 +465,7 @@ def _reports(args, event, ctx):
     lines += [ctx.texts("admin.report_line", number=records.report_number(r.id), status=ctx.texts(f"status.{r.status}"),
                         created=_local(ctx, r.created_at), name=r.reporter_name or r.reporter_id, device=r.device)
               for r in rows]
-    records.audit(ctx.tx, ctx.now, event.source.user_id, "command:reports", f"{len(rows)} listed")
+    ctx.records.audit.add(ctx.now, event.source.user_id, "command:reports", f"{len(rows)} listed")
     return [Reply(Text("\n".join(lines)))]
 
 
@@ -481,7 +481,7 @@ def _report(args, event, ctx):
                      user_id=report.reporter_id, device=report.device, when_where=report.lost_when_where,
                      screen_lock=report.screen_lock, notes=report.notes, created=_local(ctx, report.created_at),
                      closing=closing)
-    records.audit(ctx.tx, ctx.now, event.source.user_id, "command:report", "shown", report_id=report.id)
+    ctx.records.audit.add(ctx.now, event.source.user_id, "command:report", "shown", report_id=report.id)
     buttons = (MessageAction(ctx.texts("admin.lockout_button"), postback=f"admin:lockout:{report.id}"),
                MessageAction(ctx.texts("admin.resolve_button"), postback=f"admin:resolve:{report.id}"))
     if report.status == ReportStatus.RESOLVED:
@@ -497,8 +497,8 @@ def _resolve(args, event, ctx):
     if report.status == ReportStatus.RESOLVED:
         return [Reply(Text(ctx.texts("admin.already_resolved", number=number)))]
     note = " ".join(args[1:])
-    records.set_report_status(ctx.tx, report.id, ReportStatus.RESOLVED, ctx.now, by=event.source.user_id, note=note or None)
-    records.audit(ctx.tx, ctx.now, event.source.user_id, "report_resolved", "resolved",
+    ctx.records.reports.set_status(report.id, ReportStatus.RESOLVED, ctx.now, by=event.source.user_id, note=note or None)
+    ctx.records.audit.add(ctx.now, event.source.user_id, "report_resolved", "resolved",
                   target=report.reporter_id, report_id=report.id)
     return [Reply(Text(ctx.texts("admin.resolved", number=number))),
             Reply(Text(ctx.texts("lost_device.reporter_resolved", number=number, note=note)),
@@ -512,7 +512,7 @@ def _audit(args, event, ctx):
         return [Reply(Text(ctx.texts("admin.usage", usage=ctx.texts("admin.usage_audit"))))]
     rows = records.recent_audit(ctx.tx, count)
     refused = records.refusals_by_actor(ctx.tx, since_id=rows[-1].id if len(rows) == count else 0)
-    records.audit(ctx.tx, ctx.now, event.source.user_id, "command:audit", f"{len(rows)} shown")
+    ctx.records.audit.add(ctx.now, event.source.user_id, "command:audit", f"{len(rows)} shown")
     if not rows and not refused:
         return [Reply(Text(ctx.texts("admin.audit_empty")))]
     lines = [ctx.texts("admin.audit_header", count=len(rows))]

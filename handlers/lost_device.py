@@ -130,7 +130,7 @@ def _summary(ctx, data: dict) -> Buttons:
 
 
 def _save(ctx, user_id: str, step: "Step", data: dict) -> None:
-    records.save_conversation(ctx.tx, user_id, FLOW, step, data, ctx.now, IDLE)
+    ctx.records.conversations.save(user_id, FLOW, step, data, ctx.now, IDLE)
 
 
 def _start(ctx, user_id: str) -> list[Reply]:
@@ -157,27 +157,27 @@ def handle_conversation(event, ctx):
     if event.source.channel_id or not isinstance(event, (MessageEvent, PostbackEvent)):
         return None
     user_id = event.source.user_id
-    conversation = records.get_conversation(ctx.tx, user_id)
+    conversation = ctx.records.conversations.get(user_id)
     if conversation is None or conversation.flow != FLOW:
         return None
     text, data = _said(event)
     if conversation.expires_at <= ctx.now:
-        records.end_conversation(ctx.tx, user_id)
+        ctx.records.conversations.end(user_id)
         return [Reply(Text(ctx.texts("lost_device.expired")))]
     if data == "lost:cancel" or normalise(text) in words().cancel:
-        records.end_conversation(ctx.tx, user_id)
-        records.audit(ctx.tx, ctx.now, user_id, "report_cancelled", "cancelled", target=user_id)
+        ctx.records.conversations.end(user_id)
+        ctx.records.audit.add(ctx.now, user_id, "report_cancelled", "cancelled", target=user_id)
         return [Reply(Text(ctx.texts("lost_device.cancelled")))]
     if not data and is_found_message(text) and not mentions_loss(text):
         # 「見つかりました！」 instead of an answer. A message that also talks about the loss
         # (「駅で落とした、見つかってない」) answers the question and is taken as the answer below.
-        records.end_conversation(ctx.tx, user_id)
+        ctx.records.conversations.end(user_id)
         return [Reply(Text(ctx.texts("lost_device.found_while_reporting")))]
 
     try:
         step = Step(conversation.step)
     except ValueError:  # a step this version does not know: start over cleanly
-        records.end_conversation(ctx.tx, user_id)
+        ctx.records.conversations.end(user_id)
         return _start(ctx, user_id)
     return STEPS[step](event, ctx, Answer(user_id, text, data, dict(conversation.data)))
 
@@ -231,7 +231,7 @@ def _on_notes(event, ctx, answer: Answer) -> list[Reply]:
 
 def _on_confirm(event, ctx, answer: Answer) -> list[Reply]:
     if _submits(answer.text, answer.data):
-        records.end_conversation(ctx.tx, answer.user_id)
+        ctx.records.conversations.end(answer.user_id)
         return _submit(event, ctx, answer.state)
     return [Reply(Text(ctx.texts("lost_device.not_understood"))), Reply(_summary(ctx, answer.state))]
 
@@ -271,20 +271,20 @@ def members_named(event, read) -> list[tuple[str, bool]]:
 def _submit(event, ctx, state: dict) -> list[Reply]:
     user_id = event.source.user_id
     # Each report alerts every administrator and must be delivered: one member cannot file without end.
-    if records.reports_filed_since(ctx.tx, user_id, ctx.now - timedelta(days=1)) >= REPORTS_PER_DAY:
-        records.audit(ctx.tx, ctx.now, user_id, "report_refused", f"more than {REPORTS_PER_DAY} in a day",
+    if ctx.records.reports.filed_since(user_id, ctx.now - timedelta(days=1)) >= REPORTS_PER_DAY:
+        ctx.records.audit.add(ctx.now, user_id, "report_refused", f"more than {REPORTS_PER_DAY} in a day",
                       target=user_id)
         return [Reply(Text(ctx.texts("lost_device.too_many_reports", count=REPORTS_PER_DAY)))]
     name = _reporter_name(ctx, user_id)
     # Normalised again: a conversation saved by an earlier version may hold raw answers.
-    report_id = records.create_report(ctx.tx, user_id, name, field("device", _device_label(ctx, state["device"])),
+    report_id = ctx.records.reports.create(user_id, name, field("device", _device_label(ctx, state["device"])),
                                       field("when_where", state["when_where"]), _lock_label(ctx, state["screen_lock"]),
                                       field("notes", state["notes"]), ctx.now)
     number = records.report_number(report_id)
-    records.audit(ctx.tx, ctx.now, user_id, "report_filed", "open", target=user_id, report_id=report_id)
+    ctx.records.audit.add(ctx.now, user_id, "report_filed", "open", target=user_id, report_id=report_id)
     log.info("lost-device report %s filed by %s", number, user_id)
     replies = [Reply(Text(ctx.texts("lost_device.submitted", number=number)))]
-    return replies + admin_notice_for_report(ctx, records.get_report(ctx.tx, report_id))
+    return replies + admin_notice_for_report(ctx, ctx.records.reports.get(report_id))
 
 
 def admin_notice_for_report(ctx, report) -> list[Reply]:
@@ -315,12 +315,12 @@ def handle_found(event, ctx):
     if event.source.channel_id:
         return [Reply(Text(ctx.texts("lost_device.found_in_group")))]
     user_id = event.source.user_id
-    report = records.open_report_for(ctx.tx, user_id)
+    report = ctx.records.reports.open_for(user_id)
     if report is None:
         return [Reply(Text(ctx.texts("lost_device.found_no_report")))]
     number = records.report_number(report.id)
-    records.set_report_status(ctx.tx, report.id, ReportStatus.FOUND, ctx.now)
-    records.audit(ctx.tx, ctx.now, user_id, "report_found", "found", target=user_id, report_id=report.id)
+    ctx.records.reports.set_status(report.id, ReportStatus.FOUND, ctx.now)
+    ctx.records.audit.add(ctx.now, user_id, "report_found", "found", target=user_id, report_id=report.id)
     name = field("reporter_name", report.reporter_name) or user_id
     notice = ctx.texts("admin.notice_found", number=number, name=name, user_id=user_id)
     return [Reply(Text(ctx.texts("lost_device.found_thanks", number=number)))] + [
@@ -367,10 +367,10 @@ def _in_group(ctx, user_id: str, start: bool) -> list[Reply]:
 def expire_idle(ctx) -> list[Reply]:
     """Periodic: drop reports idle for 30 minutes and tell the person."""
     replies = []
-    for conversation in records.take_expired_conversations(ctx.tx, ctx.now):
+    for conversation in ctx.records.conversations.take_expired(ctx.now):
         if conversation.flow != FLOW:
             continue
-        records.audit(ctx.tx, ctx.now, conversation.user_id, "report_expired", "expired after 30 min idle",
+        ctx.records.audit.add(ctx.now, conversation.user_id, "report_expired", "expired after 30 min idle",
                       target=conversation.user_id)
         replies.append(Reply(Text(ctx.texts("lost_device.expired")), to=Recipient(user_id=conversation.user_id)))
     return replies

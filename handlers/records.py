@@ -43,6 +43,10 @@ class ReportStatus(StrEnum):
     FOUND = "found"
 
 
+OPEN_STATUSES = (ReportStatus.OPEN, ReportStatus.LOCKED_OUT, ReportStatus.FOUND)  # listed as open
+ACTIVE_STATUSES = (ReportStatus.OPEN, ReportStatus.LOCKED_OUT)  # the device is still missing
+
+
 conversations = Table(
     "conversations", metadata,
     Column("user_id", String(200), primary_key=True),
@@ -196,13 +200,13 @@ def get_report(tx: Connection, report_id: int):
 def list_reports(tx: Connection, only_open: bool, limit: int = 20) -> list:
     query = select(reports).order_by(desc(reports.c.id)).limit(limit)
     if only_open:
-        query = query.where(reports.c.status.in_((ReportStatus.OPEN, ReportStatus.LOCKED_OUT, ReportStatus.FOUND)))
+        query = query.where(reports.c.status.in_(OPEN_STATUSES))
     return list(tx.execute(query))
 
 
 def open_report_for(tx: Connection, user_id: str):
     return tx.execute(select(reports).where(reports.c.reporter_id == user_id,
-                                            reports.c.status.in_((ReportStatus.OPEN, ReportStatus.LOCKED_OUT)))
+                                            reports.c.status.in_(ACTIVE_STATUSES))
                       .order_by(desc(reports.c.id))).first()
 
 

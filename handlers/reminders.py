@@ -16,7 +16,6 @@ from datetime import date
 from bot.events import MessageEvent, TextContent
 from bot.replies import Reply, Text
 from bot.status import Status
-from handlers import records
 from handlers import reminder_records as rr
 
 
@@ -39,7 +38,7 @@ def handle(event, ctx):
         changed = rr.opt_in(ctx.tx, user_id)
         key = "opted_in" if changed else "already_opted_in"
     if changed:
-        records.audit(ctx.tx, ctx.now, user_id, f"reminders_{command}", "ok")
+        ctx.records.audit.add(ctx.now, user_id, f"reminders_{command}", "ok")
     return [Reply(Text(service.text(key)))]
 
 
@@ -113,7 +112,7 @@ def _send(service, reminder_id: str, event, ctx) -> str:
         return service.text("admin_refused_quiet", title=title, quiet=service.book.quiet_label())
     if result.outcome == "day_off":
         return service.text("admin_refused_day_off", title=title)
-    records.audit(ctx.tx, ctx.now, admin, "reminder_send", result.outcome, target=reminder_id)
+    ctx.records.audit.add(ctx.now, admin, "reminder_send", result.outcome, target=reminder_id)
     day = service.book.format_date(_date(result.occurrence))
     key = "admin_send_accepted" if result.outcome == "accepted" else "admin_send_running"
     return service.text(key, title=title, date=day)

@@ -16,7 +16,7 @@ from bot.webhook import MAX_BODY_BYTES, blueprint
 from bot.worker import error_reply_from, web_worker
 from config.files import ConfigError
 from config.settings import Settings, SettingsError, load_settings
-from handlers import admin, fallback, faq_chat, lost_device, reminders, rooms
+from handlers import admin, fallback, faq_chat, lost_device, reminders, rooms, tickets
 from handlers.access import AdminAccess
 from handlers.repositories import Records
 from handlers.services import Services
@@ -35,7 +35,8 @@ def build_services(runtime: Runtime) -> Services:
         admins=admin.AdminPolicy(runtime.settings, directory),
         faq=faq_chat.FaqLibrary(config / "faq.yaml", config / "company.yaml", runtime.settings.faq_semantic),
         reminders=reminder_service,
-        admin_commands={**faq_chat.admin_commands(), **reminders.admin_commands(reminder_service)},
+        admin_commands={**faq_chat.admin_commands(), **tickets.admin_commands(),
+                        **reminders.admin_commands(reminder_service)},
     )
 
 
@@ -43,13 +44,16 @@ def build_routes() -> list[Route]:
     """The order is the product's behaviour: first match wins."""
     return [
         Route("action_result", admin.handle_action_done),
+        Route("tickets_reminder", tickets.handle_reminder),
         Route("admin", admin.handle, claims=admin.is_command, admin_only=True, private_only=True),
+        Route("ticket_conversation", tickets.handle_conversation),
         Route("rooms", rooms.handle),
         Route("lost_device_conversation", lost_device.handle_conversation),
         Route("lost_device_found", lost_device.handle_found),
         Route("lost_device_entry", lost_device.handle_entry),
         Route("reminders", reminders.handle),
         Route("faq_feedback", faq_chat.handle_feedback),
+        Route("ask_person", tickets.handle_ask),
         Route("unsupported", fallback.handle_unsupported),
         Route("faq", faq_chat.handle),
         Route("fallback", fallback.handle),
@@ -60,17 +64,20 @@ PERIODIC_TASKS = [lost_device.expire_idle]
 
 
 def look_ups_first(runtime: Runtime):
-    """The directory look-ups an event needs, made before its transaction; the handlers then run with
-    the directory offline (no API call inside a database transaction)."""
-    directory = runtime.services.directory
+    """What an event needs read before its transaction: the FAQ's learned entries and the directory
+    look-ups; the handlers then run with the directory offline (no API call inside a transaction)."""
+    services = runtime.services
+    directory = services.directory
 
     def read(fn):
         with runtime.store.engine.connect() as conn:
             return fn(conn)
 
     def prepare(event):
-        directory.prepare([*admin.members_named(event, read, runtime.services.admins),
-                           *lost_device.members_named(event, read)])
+        services.faq.refresh(read)  # what administrators taught, in this process or another
+        directory.prepare([*admin.members_named(event, read, services.admins),
+                           *lost_device.members_named(event, read),
+                           *tickets.members_named(event, read, services)])
         return directory.offline()
     return prepare
 

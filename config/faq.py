@@ -111,6 +111,7 @@ class Chips(_Strict):
     lost: str = Field(min_length=1)  # "I lost my device": the lost-device help
     hours_category: str = Field(min_length=1)  # a category title, shown as a chip when it exists
     contact: str = Field(min_length=1)
+    ask_person: str = Field(min_length=1)  # the question goes to the person in charge (handlers/tickets.py)
     none_of_these: str = Field(min_length=1)  # under 「もしかして」
     back_to_menu: str = Field(min_length=1)
     helpful: str = Field(min_length=1)

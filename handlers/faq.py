@@ -20,9 +20,11 @@ from __future__ import annotations
 import re
 import sys
 import unicodedata
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Iterable
+
+from pydantic import ValidationError
 
 from bot.replies import QUICK_REPLY_LIMIT, Buttons, MessageAction, PostbackAction, Reply, Text, UriAction
 from config.company import company_values
@@ -60,6 +62,8 @@ class FaqBook:
     not_ours: str = ""  # the answer to a question that is not ours (see `not_ours` in faq.yaml)
     chips: Chips | None = None
     menu_words: frozenset[str] = frozenset()  # normalised: the chips' menu label and `chips.menu_words`
+    content: FaqContent | None = field(default=None, repr=False)  # what the book was built from
+    vocabulary: Vocabulary | None = field(default=None, repr=False)
 
     def entry(self, entry_id: str) -> Entry:
         return self.by_id[entry_id]
@@ -126,7 +130,37 @@ def build_book(content: FaqContent, vocabulary: Vocabulary, params: matching.Mat
         source=content.source,
         chips=content.chips,
         menu_words=frozenset(matching.normalize(w) for w in [content.chips.menu, *content.chips.menu_words]),
+        content=content,
+        vocabulary=vocabulary,
     )
+
+
+def with_learned(content: FaqContent, learned) -> tuple[FaqContent, list[int]]:
+    """The content with what administrators taught in the talk (handlers/ticket_records.py `Learned`):
+    new entries, then example questions added to entries. An item that no longer fits (its entry was
+    removed from faq.yaml, or an id is taken) is left out; its id is returned."""
+    entries = list(content.entries)
+    index = {e.id: i for i, e in enumerate(entries)}
+    categories = [c.id for c in content.categories]
+    left_out: list[int] = []
+    for item in (i for i in learned if i.kind == "entry"):
+        try:
+            entry = Entry(id=item.entry_id, title=item.title, questions=[item.question], answer=item.answer,
+                          category=item.category if item.category in categories else categories[-1])
+        except ValidationError:
+            entry = None
+        if entry is None or entry.id in index:
+            left_out.append(item.id)
+            continue
+        index[entry.id] = len(entries)
+        entries.append(entry)
+    for item in (i for i in learned if i.kind == "example"):
+        if item.entry_id not in index or not item.question.strip() or len(item.question) > 300:
+            left_out.append(item.id)
+            continue
+        at = index[item.entry_id]
+        entries[at] = entries[at].model_copy(update={"questions": [*entries[at].questions, item.question]})
+    return replace(content, entries=tuple(entries)), left_out
 
 
 def _matcher(content: FaqContent, vocabulary: Vocabulary, params: matching.MatchParams | None,
@@ -231,16 +265,18 @@ def replies_for(book: FaqBook, outcome: FaqOutcome) -> list[Reply]:
         return [Reply(Text(f"{m.suggest.splitlines()[0]}\n{lines}\n" + "\n".join(m.suggest.splitlines()[1:]),
                            quick_replies=tuple(chips)), meta=meta)]
     if outcome.kind == "not_ours":
-        return [Reply(Text(book.not_ours, quick_replies=_menu_chips(book)), meta={"faq": "not_ours", "score": outcome.score})]
+        return [Reply(Text(book.not_ours, quick_replies=(_said(book.chips.ask_person), *_menu_chips(book))),
+                      meta={"faq": "not_ours", "score": outcome.score})]
     if outcome.kind in ("greeting", "thanks"):
         text = m.greeting if outcome.kind == "greeting" else m.thanks
         return [Reply(Text(text, quick_replies=_menu_chips(book)), meta={"faq": outcome.kind})]
-    return [Reply(Text(m.fallback, quick_replies=_menu_chips(book)), meta={"faq": "fallback", "score": outcome.score})]
+    return [Reply(Text(m.fallback, quick_replies=(_said(book.chips.ask_person), *_menu_chips(book))),
+                  meta={"faq": "fallback", "score": outcome.score})]
 
 
 def category_menu(book: FaqBook) -> list[Reply]:
     chips = [_category_chip(book, c.title) for c in book.categories]
-    chips = chips[: QUICK_REPLY_LIMIT - 1] + [_said(book.chips.contact)]
+    chips = chips[: QUICK_REPLY_LIMIT - 2] + [_said(book.chips.ask_person), _said(book.chips.contact)]
     lines = "\n".join(f"・{c.title}" for c in book.categories)
     return [Reply(Text(f"{book.messages.menu}\n{lines}", quick_replies=tuple(chips)), meta={"faq": "menu"})]
 
@@ -321,7 +357,7 @@ def parse_feedback(data: str | None) -> tuple[str, str] | None:
 
 def feedback_replies(book: FaqBook, entry_id: str, vote: str) -> list[Reply]:
     text = book.messages.feedback_up if vote == "up" else book.messages.feedback_down
-    chips = () if vote == "up" else _menu_chips(book)
+    chips = () if vote == "up" else (_said(book.chips.ask_person), *_menu_chips(book))
     return [Reply(Text(text, quick_replies=chips), meta={"faq": "feedback", "entry_id": entry_id, "vote": vote})]
 
 

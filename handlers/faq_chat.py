@@ -14,30 +14,60 @@ from bot.events import MessageEvent, PostbackEvent, TextContent
 from bot.replies import Reply, Text
 from bot.text import inert, one_line
 from config.vocabulary import default_vocabulary
-from handlers import faq, lost_device, matching, records
+from handlers import faq, faq_teach, lost_device, matching, records, ticket_records
 from handlers.loss_words import default_loss_words
 
 log = logging.getLogger("handlers.faq")
 
 
 class FaqLibrary:
-    """Holds the FAQ in service. A reload that fails keeps the previous book and says why."""
+    """Holds the FAQ in service: the files' book (config/faq.yaml) with what administrators taught in
+    the talk (entries and examples in the database, handlers/faq_teach.py) on top.
+
+    `refresh(read)` runs before each event's transaction (bot/app.py): one small query tells whether
+    anything was learned or forgotten, by this process or another, and only then is the book rebuilt.
+    A reload that fails keeps the previous book and says why."""
 
     def __init__(self, faq_path: Path, company_path: Path, semantic: bool = True):
         self.faq_path = faq_path
         self.company_path = company_path
         self.params = matching.MatchParams() if semantic else matching.MatchParams(**matching.WORDS_ONLY)
         self._lock = threading.Lock()
-        self.book = _load(faq_path, company_path, self.params)  # at start, a bad file stops the process
+        self._base = _load(faq_path, company_path, self.params)  # at start, a bad file stops the process
+        self.book = self._base
+        self._learned: tuple = ()
+        self._version: tuple | None = None
+
+    def refresh(self, read) -> None:
+        """Bring the learned entries up to date; `read(fn)` runs fn(connection) outside any transaction."""
+        version = read(ticket_records.learned_version)
+        if version == self._version:
+            return
+        with self._lock:
+            if version == self._version:
+                return
+            learned = tuple(read(ticket_records.all_learned))
+            self.book = self._with_learned(self._base, learned)
+            self._learned, self._version = learned, version
+
+    def _with_learned(self, base: faq.FaqBook, learned: tuple) -> faq.FaqBook:
+        if not learned:
+            return base
+        content, left_out = faq.with_learned(base.content, learned)
+        if left_out:
+            log.warning("FAQ: %d learned item(s) left out (entry gone or id taken): %s", len(left_out), left_out)
+        return faq.build_book(content, base.vocabulary, self.params)
 
     def reload(self) -> tuple[bool, str]:
         try:
-            book = _load(self.faq_path, self.company_path, self.params)
+            base = _load(self.faq_path, self.company_path, self.params)
         except faq.FaqError as exc:
             log.warning("FAQ reload refused: %d problem(s)", len(exc.errors))
             return False, "\n".join(exc.errors[:10])
         with self._lock:
-            self.book = book
+            self._base = base
+            self.book = self._with_learned(base, self._learned)
+        book = self.book
         default_vocabulary.cache_clear()  # the lost-device words come from the same file
         default_loss_words.cache_clear()
         log.info("FAQ reloaded: %d entries", len(book.entries))
@@ -133,8 +163,11 @@ def feedback_command(args, event, ctx):
 
 
 def faq_command(args, event, ctx):
-    if not args or args[0].lower() != "reload":
-        return [Reply(Text(ctx.texts("admin.usage", usage="/faq reload")))]
+    sub = args[0].lower() if args else ""
+    if sub in faq_teach.SUBCOMMANDS:
+        return faq_teach.SUBCOMMANDS[sub](args[1:], event, ctx)
+    if sub != "reload":
+        return [Reply(Text(ctx.texts("admin.usage", usage=ctx.texts("faq_teach.usage"))))]
     ok, detail = _library(ctx).reload()
     if ok:
         return [Reply(Text(ctx.texts("faq_admin.reloaded", count=detail)))]
@@ -145,5 +178,5 @@ def admin_commands() -> dict:
     return {
         "unanswered": (unanswered_command, "faq_admin.help_unanswered"),
         "feedback": (feedback_command, "faq_admin.help_feedback"),
-        "faq": (faq_command, "faq_admin.help_reload"),
+        "faq": (faq_command, "faq_teach.help"),
     }

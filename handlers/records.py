@@ -34,6 +34,7 @@ from bot.account_actions import account_actions
 from bot.directory import USER_REF_MAX_LENGTH
 from bot.status import Status
 from bot.store import Id, as_aware, fit, metadata, utc_naive  # noqa: F401  (as_aware re-exported)
+from handlers import ticket_records
 
 
 class ReportStatus(StrEnum):
@@ -299,6 +300,13 @@ def record_question(tx: Connection, now: datetime, user_id: str, text: str, outc
                                             entry_id=entry_id, score=float(score)))
 
 
+def last_question(tx: Connection, user_id: str, since: datetime):
+    """The member's latest question to the FAQ (answered or not) after `since`, or None."""
+    return tx.execute(select(faq_questions).where(faq_questions.c.user_id == user_id,
+                                                  faq_questions.c.at >= utc_naive(since))
+                      .order_by(desc(faq_questions.c.id)).limit(1)).first()
+
+
 def record_feedback(tx: Connection, now: datetime, user_id: str, entry_id: str, vote: str) -> None:
     """One vote per member and entry: pressing 👎 thirty times counts once, and a change of mind
     replaces the earlier vote."""
@@ -323,8 +331,8 @@ def feedback_summary(tx: Connection, limit: int) -> list:
 # -- retention ------------------------------------------------------------------------------------
 
 def purge_personal_data(tx: Connection, cutoff: datetime) -> dict[str, int]:
-    """Delete what is older than the retention cutoff: FAQ questions and feedback, closed reports,
-    expired confirmations and finished account actions. Open reports and the audit log (ids and
+    """Delete what is older than the retention cutoff: FAQ questions and feedback, closed reports and
+    tickets, expired confirmations and finished account actions. Open reports and the audit log (ids and
     results only, no report details) are kept."""
     cut = utc_naive(cutoff)
     return {
@@ -335,6 +343,7 @@ def purge_personal_data(tx: Connection, cutoff: datetime) -> dict[str, int]:
         "confirmations": tx.execute(confirmations.delete().where(confirmations.c.expires_at < cut)).rowcount,
         "account_actions": tx.execute(account_actions.delete().where(account_actions.c.created_at < cut,
                                                                      account_actions.c.status == Status.DONE)).rowcount,
+        "tickets": ticket_records.purge_closed_tickets(tx, cutoff),
     }
 
 

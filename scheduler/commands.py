@@ -156,6 +156,20 @@ def purge_old_data(runtime) -> None:
              runtime.settings.retention_days)
 
 
+TICKET_REMINDER_HOUR = 10  # local time, on working days: open tickets are reminded to the administrators
+
+
+def request_ticket_reminder(book, runtime) -> None:
+    """Once a day: the web process reminds the administrators of tickets waiting for a working day
+    (an internal event, handled by handlers/tickets.py; its key makes a second clock harmless)."""
+    today = runtime.clock.now().astimezone(book.tz).date()
+    if book.calendar.is_day_off(today):
+        return
+    with runtime.store.transaction() as conn:
+        runtime.store.add_internal_event(conn, "tickets_reminder", {"date": today.isoformat()},
+                                         key=f"tickets-reminder:{today.isoformat()}")
+
+
 def run_clock(book, runtime) -> int:
     settings = runtime.settings
     broadcaster = Broadcaster(runtime.store, runtime.client, book, settings.send_rate_per_min,
@@ -175,6 +189,8 @@ def run_clock(book, runtime) -> int:
                           name=reminder.spec.title)
     scheduler.add_job(purge_old_data, "cron", hour=3, minute=30, args=[runtime], id="retention",
                       name="retention purge")
+    scheduler.add_job(request_ticket_reminder, "cron", hour=TICKET_REMINDER_HOUR, minute=0, args=[book, runtime],
+                      id="tickets-reminder", name="open tickets reminder")
     catch_up(book, broadcaster, runtime.clock.now())
     stop = threading.Event()
     loop = threading.Thread(target=broadcaster.run_forever, args=(stop,), name="broadcaster", daemon=True)

@@ -23,13 +23,16 @@ ADMIN_ROOM, SHOP_ROOM = "ch-admins", "ch-shop"
 # route name: (admin_only, private_only). A new route must be added here, with its rule.
 ROUTE_RULES = {
     "action_result": (False, False),  # internal events only: no member can send one
+    "tickets_reminder": (False, False),  # internal events only
     "admin": (True, True),
+    "ticket_conversation": (False, False),  # only a conversation the admin route (or the asker) started
     "rooms": (False, False),
     "lost_device_conversation": (False, False),
     "lost_device_found": (False, False),
     "lost_device_entry": (False, False),
     "reminders": (False, False),
     "faq_feedback": (False, False),
+    "ask_person": (False, False),
     "unsupported": (False, False),
     "faq": (False, False),
     "fallback": (False, False),
@@ -68,7 +71,10 @@ def audited(runtime) -> list:
         return [(r.actor_id, r.action, r.result) for r in conn.execute(select(records.audit_log))]
 
 
-@pytest.mark.parametrize("command", sorted(n for n in admin.COMMANDS if not n.startswith("@")))
+FEATURE_COMMANDS = ["answer", "tickets", "faq", "unanswered", "feedback"]  # added by features (Services)
+
+
+@pytest.mark.parametrize("command", sorted(n for n in admin.COMMANDS if not n.startswith("@")) + FEATURE_COMMANDS)
 def test_admin_commands_follow_the_table(runtime, command):
     reached: list[tuple[str, str | None]] = []
     route = Route("admin", lambda event, ctx: reached.append((event.source.user_id, event.source.channel_id))

@@ -95,3 +95,40 @@ def test_a_miss_says_what_the_bot_did_instead(tmp_path, capsys):
     assert manage.run(["faq", "evaluate", str(one)]) == 1
     out = capsys.readouterr().out
     assert "bot: answer comm-cost" in out and "in scope 0/1" in out and "Hit@3 0/1" in out
+
+
+TAUGHT = [  # what administrators might teach from answered tickets (kind, entry id, question, title, answer)
+    ("entry", "learned-1", "スマートウォッチでLINE WORKSの通知を受けてもいいですか", "スマートウォッチの通知",
+     "スマートウォッチで通知を確認するのは構いません。返信はスマホで行ってください。"),
+    ("entry", "learned-2", "社内報の原稿はいつまでに出せばいいですか", "社内報の原稿の締め切り",
+     "社内報の原稿は毎月5日までに総務へ送ってください。"),
+    ("entry", "learned-3", "来月の朝礼の場所はどこですか", "朝礼の場所", "朝礼は本社2階の会議室で行います。"),
+    ("example", "snooze", "LINE WORKSの通知がうるさいときはどうすればいい？", None, None),
+    ("example", "forgot-password", "パスワードを忘れてログインできなくなった", None, None),
+]
+
+
+@pytest.fixture(scope="module")
+def ask_with_learned():
+    from datetime import datetime, timezone
+
+    from handlers.ticket_records import Learned, LearnedKind
+
+    book = faq.load_faq()
+    learned = [Learned(i, LearnedKind(kind), entry_id, "environment" if kind == "entry" else None, title, question,
+                       answer, i, "admin-1", datetime(2026, 11, 27, tzinfo=timezone.utc))
+               for i, (kind, entry_id, question, title, answer) in enumerate(TAUGHT, start=1)]
+    content, left_out = faq.with_learned(book.content, learned)
+    assert left_out == []
+    taught = faq.build_book(content, book.vocabulary)
+    assert faq.classify(taught, "スマートウォッチで通知を見てもいいですか").entry_id == "learned-1"
+    return faq_eval.default_ask(taught)
+
+
+@pytest.mark.parametrize("name", sorted(FLOORS))
+def test_eval_set_scores_with_learned_entries_present(ask_with_learned, name):
+    """What administrators teach in the talk must not take questions away from the shipped entries."""
+    report = faq_eval.score(DATA / name, ask_with_learned)
+    in_floor, out_floor = FLOORS[name]
+    assert report.in_rate >= in_floor, "\n".join(f.describe() for f in report.failures)
+    assert report.out_rate >= out_floor, "\n".join(f.describe() for f in report.failures)

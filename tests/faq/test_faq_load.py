@@ -17,7 +17,7 @@ def base_doc() -> dict:
             "suggest": "もしかして", "menu": "選んでください", "category": "「{category}」です",
             "feedback_up": "ありがとうございます", "feedback_down": "すみません",
         },
-        "chips": {"menu": "よくある質問", "lost": "端末をなくした", "hours_category": "勤務時間", "contact": "連絡",
+        "chips": {"menu": "よくある質問", "lost": "端末をなくした", "hours_category": "勤務時間", "contact": "連絡", "ask_person": "担当者に聞く",
                   "none_of_these": "どれでもない", "back_to_menu": "一覧へ", "helpful": "👍", "not_helpful": "👎",
                   "category_prefixes": ["カテゴリ:"]},
         "entries": [

@@ -4,6 +4,7 @@
     python -m manage check                           validate every file in config/
     python -m manage faq ask TEXT                    how one message is answered, with the scores
     python -m manage faq evaluate [--words-only] FILE...   accuracy on question sets
+    python -m manage faq export-learned              what was taught in the talk, as YAML
     python -m manage reminders list [--count N]      every reminder with its next runs
     python -m manage reminders send ID [--dry-run]   send today's occurrence now (or count recipients)
     python -m manage clock                           the clock process (run exactly one)
@@ -105,6 +106,23 @@ def evaluate(files: tuple[str, ...], words_only: bool) -> int:
     from handlers import faq_eval
 
     return faq_eval.evaluate(list(files), words_only=words_only, echo=click.echo)
+
+
+@faq.command(name="export-learned",
+             help="Print what administrators taught in the talk (/faq add) as YAML, from DATABASE_URL.")
+def export_learned() -> int:
+    from bot.migrate import database_url_from_env
+    from bot.store import make_engine
+    from handlers import faq_teach, ticket_records
+
+    engine = make_engine(database_url_from_env())
+    try:
+        with engine.connect() as conn:
+            learned = ticket_records.all_learned(conn)
+    finally:
+        engine.dispose()
+    click.echo(faq_teach.as_yaml(learned), nl=False)
+    return 0
 
 
 @cli.group(help="Scheduled reminders (config/reminders.yaml).")

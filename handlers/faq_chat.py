@@ -146,7 +146,8 @@ def unanswered_command(args, event, ctx):
     for row in rows:
         when = records.as_aware(row.at).astimezone(ctx.settings.tz).strftime("%m/%d %H:%M")
         kind = ctx.texts(f"faq_admin.outcome_{row.outcome}")
-        lines.append(f"{when} [{kind}] {inert(one_line(row.text, 80))}")  # an employee's words, to admins
+        lines.append(f"{when} [{kind}] F-{row.id} {inert(one_line(row.text, 80))}")  # an employee's words
+    lines.append(ctx.texts("faq_admin.unanswered_footer"))
     return [Reply(Text("\n".join(lines)))]
 
 

@@ -2,6 +2,7 @@
 
     /faq add Q-0001              a new entry from the ticket's question and answer
     /faq add Q-0001 <entry-id>   the ticket's question as an example of an existing entry
+    /faq add F-12 <entry-id>     a question from /unanswered (not answered, 「もしかして」, 👎) as an example
     /faq learned                 what was taught (L-1, L-2 ...)
     /faq remove L-1              undo one
     /faq export                  the taught items as YAML, to keep under version control
@@ -15,6 +16,7 @@ import yaml
 
 from bot.replies import LABEL_LIMIT, TEXT_LIMIT, Reply, Text
 from bot.text import one_line
+from handlers import records
 from handlers import ticket_records as tr
 
 EXAMPLE_CHARS = 300  # an example question is at most this long (it may be sent by a chip)
@@ -29,6 +31,8 @@ def _book(ctx):
 
 
 def add(args, event, ctx) -> list[Reply]:
+    if args and args[0].upper().startswith("F"):
+        return _add_question(args, event, ctx)
     ticket = tr.get_ticket(ctx.tx, tr.parse_ticket_number(args[0]) or 0) if args else None
     if ticket is None:
         return [Reply(Text(ctx.texts("tickets.unknown", number=args[0] if args else "?")))]
@@ -42,6 +46,26 @@ def add(args, event, ctx) -> list[Reply]:
     if len(args) >= 2:
         return _add_example(ctx, ticket, question, args[1].strip().lower(), admin)
     return _add_entry(ctx, ticket, question, admin)
+
+
+def _add_question(args, event, ctx) -> list[Reply]:
+    """A question the FAQ missed, from /unanswered, as an example of the entry that should answer it."""
+    raw = args[0].upper().removeprefix("F-").removeprefix("F")
+    row = records.get_question(ctx.tx, int(raw)) if raw.isdigit() else None
+    if row is None or len(args) < 2:
+        return [Reply(Text(ctx.texts("admin.usage", usage=ctx.texts("faq_teach.usage"))))]
+    entry_id = args[1].strip().lower()
+    entry = _book(ctx).by_id.get(entry_id)
+    if entry is None:
+        return _say("unknown_entry", ctx, entry_id=entry_id)
+    question = one_line(row.text, EXAMPLE_CHARS)
+    known = next((i for i in tr.all_learned(ctx.tx) if i.entry_id == entry_id and i.question == question), None)
+    if known is not None:
+        return _say("already", ctx, number=f"F-{row.id}", id=known.id)
+    admin = event.source.user_id
+    learned_id = tr.learn(ctx.tx, tr.LearnedKind.EXAMPLE, entry_id, question, admin, ctx.now)
+    ctx.records.audit.add(ctx.now, admin, "faq_learned", f"L-{learned_id} example of {entry_id}", target=f"F-{row.id}")
+    return _say("added_example", ctx, number=f"F-{row.id}", title=entry.title, id=learned_id)
 
 
 def _add_example(ctx, ticket: tr.Ticket, question: str, entry_id: str, admin: str) -> list[Reply]:

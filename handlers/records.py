@@ -20,6 +20,7 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    and_,
     desc,
     func,
     insert,
@@ -315,8 +316,18 @@ def record_feedback(tx: Connection, now: datetime, user_id: str, entry_id: str, 
 
 
 def unanswered_questions(tx: Connection, limit: int) -> list:
-    return list(tx.execute(select(faq_questions).where(faq_questions.c.outcome.in_(("fallback", "not_ours", "suggest")))
-                           .order_by(desc(faq_questions.c.id)).limit(limit)))
+    """Questions to review, newest first: not answered, answered with 「もしかして」 candidates, or
+    answered and then given 👎 by the one who asked."""
+    voted_down = select(faq_feedback.c.id).where(
+        faq_feedback.c.user_id == faq_questions.c.user_id, faq_feedback.c.entry_id == faq_questions.c.entry_id,
+        faq_feedback.c.vote == "down", faq_feedback.c.at >= faq_questions.c.at).exists()
+    return list(tx.execute(select(faq_questions).where(or_(
+        faq_questions.c.outcome.in_(("fallback", "not_ours", "suggest")),
+        and_(faq_questions.c.outcome == "answer", voted_down))).order_by(desc(faq_questions.c.id)).limit(limit)))
+
+
+def get_question(tx: Connection, question_id: int):
+    return tx.execute(select(faq_questions).where(faq_questions.c.id == question_id)).first()
 
 
 def feedback_summary(tx: Connection, limit: int) -> list:

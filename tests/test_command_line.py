@@ -46,3 +46,33 @@ def test_check_names_every_mistake_in_every_file_in_one_run(tmp_path):
     assert "- company.yaml: key 'allowance_yen': must be a text or number" in lines
     assert "- reminders.yaml: field 'colour': unknown field" in lines
     assert any(line.startswith("- faq.yaml: entry ") and "unknown placeholder {allowance}" in line for line in lines)
+
+
+def test_what_was_taught_in_the_talk_exports_as_yaml(tmp_path):
+    import os
+    from datetime import datetime, timezone
+
+    import yaml
+
+    from bot.migrate import upgrade
+    from bot.store import make_engine
+    from handlers import ticket_records as tr
+
+    url = f"sqlite:///{tmp_path}/bot.sqlite3"
+    upgrade(url)
+    engine = make_engine(url)
+    now = datetime(2026, 11, 27, tzinfo=timezone.utc)
+    with engine.begin() as tx:
+        tr.learn(tx, tr.LearnedKind.ENTRY, "learned-1", "社内報の締め切りは？", "admin-1", now, answer="毎月5日です。",
+                 title="社内報の締め切り", category="environment", ticket_id=1)
+        tr.learn(tx, tr.LearnedKind.EXAMPLE, "snooze", "通知がうるさい", "admin-1", now)
+    engine.dispose()
+
+    done = subprocess.run([sys.executable, "-m", "manage", "faq", "export-learned"], cwd=ROOT, capture_output=True,
+                          text=True, timeout=120, env={**os.environ, "DATABASE_URL": url})
+
+    assert done.returncode == 0, done.stderr
+    exported = yaml.safe_load(done.stdout)
+    assert exported["entries"] == [{"id": "learned-1", "category": "environment", "title": "社内報の締め切り",
+                                    "questions": ["社内報の締め切りは？"], "answer": "毎月5日です。"}]
+    assert exported["examples"] == {"snooze": ["通知がうるさい"]}

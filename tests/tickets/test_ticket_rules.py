@@ -125,3 +125,22 @@ def test_tickets_lists_the_open_ones_oldest_first_with_their_age(bot, clock):
     assert "3時間前" in listing and "田中 一郎" in listing
     clock.advance(minutes=1)
     assert timedelta(hours=3) < clock.now() - tickets(bot)[0].created_at.replace(tzinfo=clock.now().tzinfo)
+
+
+def test_a_question_given_a_thumbs_down_can_become_an_example_of_the_right_entry(bot):
+    question = "スマートウォッチでLINE WORKSの通知を受けてもいいですか"
+    bot.say("u1", question)
+    bot.say("u1", "👎 役に立たなかった", postback="faq:down:snooze")
+    [listing] = bot.say(ADMIN, "/unanswered")
+    line = next(line for line in listing.splitlines() if "スマートウォッチ" in line)
+    number = next(word for word in line.split() if word.startswith("F-"))
+    [added] = bot.say(ADMIN, f"/faq add {number} environments")
+    assert "例文" in added
+    with bot.runtime.store.engine.connect() as conn:
+        learned = tr.all_learned(conn)
+    assert [(i.kind, i.entry_id, i.question) for i in learned] == [("example", "environments", question)]
+    bot.clock.advance(seconds=1)
+    assert bot.say("u1", question) != []
+    with bot.runtime.store.engine.connect() as conn:
+        last = records.last_question(conn, "u1", bot.clock.now() - timedelta(minutes=1))
+    assert last.entry_id == "environments"

@@ -273,3 +273,38 @@ class LineWorksClient:
 
     def unsuspend(self, user_id: str) -> None:
         self._request("unsuspend", "POST", f"/users/{path_segment('unsuspend', user_id)}/unsuspend")
+
+    # -- member sign-in (User Account authentication, for the administrators' console) -----------
+
+    def member_token(self, code: str, redirect_uri: str) -> str:
+        """Exchange a sign-in's authorization code (valid 10 minutes, once) for the member's token."""
+        form = {"grant_type": "authorization_code", "code": code, "client_id": self.credentials.client_id,
+                "client_secret": self.credentials.client_secret, "redirect_uri": redirect_uri}
+        try:
+            response = self.session.post(self.credentials.auth_url, data=form, timeout=self.timeout)
+        except requests.RequestException as exc:
+            raise ApiError("member-token", None, "NETWORK", type(exc).__name__) from exc
+        log.info("api POST member-token -> %s", response.status_code)
+        if response.status_code != 200:
+            code_name, description = _error_fields(response)
+            raise ApiError("member-token", response.status_code, code_name, description)
+        try:
+            return str(response.json()["access_token"])
+        except (ValueError, KeyError, TypeError) as exc:
+            raise ApiError("member-token", response.status_code, "BAD_TOKEN_RESPONSE") from exc
+
+    def signed_in_member(self, member_token: str) -> dict:
+        """GET /users/me with the member's own token: who signed in."""
+        url = self.credentials.api_base_url + "/users/me"
+        response, error = self._send("get-me", "GET", url, member_token)
+        if error is not None:
+            raise error
+        if response.status_code != 200:
+            raise _response_error("get-me", response)
+        try:
+            member = response.json()
+        except ValueError as exc:
+            raise ApiError("get-me", response.status_code, "BAD_RESPONSE") from exc
+        if not isinstance(member, dict) or not member.get("userId"):
+            raise ApiError("get-me", response.status_code, "BAD_RESPONSE")
+        return member

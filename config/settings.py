@@ -13,6 +13,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 DEFAULT_API_BASE_URL = "https://www.worksapis.com/v1.0"
 DEFAULT_AUTH_URL = "https://auth.worksmobile.com/oauth2/v2.0/token"
+DEFAULT_AUTHORIZE_URL = "https://auth.worksmobile.com/oauth2/v2.0/authorize"
 DEFAULT_DATABASE_URL = "sqlite:///bot.sqlite3"
 CONFIG_DIR = Path(__file__).resolve().parent
 
@@ -51,10 +52,16 @@ class Settings:
     scopes: str = "bot user"
     bot_name: str = "ボット"  # how members address the bot in a group room (its display name)
     config_dir: Path = CONFIG_DIR
+    public_url: str | None = None  # BOT_PUBLIC_URL: where the bot is reached; the console is off without it
+    authorize_url: str = DEFAULT_AUTHORIZE_URL  # member sign-in for the console
 
     @property
     def tz(self) -> ZoneInfo:
         return ZoneInfo(self.timezone)
+
+    @property
+    def console_enabled(self) -> bool:
+        return bool(self.public_url)
 
     @property
     def reads_members(self) -> bool:
@@ -177,6 +184,8 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         faq_semantic=_bool(env, "BOT_FAQ_SEMANTIC", problems, default=True),
         scopes=env.get("LINEWORKS_SCOPES", "").strip() or "bot user",
         bot_name=env.get("BOT_NAME", "").strip() or "ボット",
+        public_url=_url(env, "BOT_PUBLIC_URL", "", problems) if env.get("BOT_PUBLIC_URL", "").strip() else None,
+        authorize_url=_url(env, "LINEWORKS_AUTHORIZE_URL", DEFAULT_AUTHORIZE_URL, problems),
     )
     if problems:
         raise SettingsError(problems)

@@ -9,11 +9,21 @@ from emulator.config import EmulatorConfig
 
 
 class _RequestHandler(WSGIRequestHandler):
-    """Log API calls, but not the page's own polling of /_emulator and /static."""
+    """Log API calls, but not the page's own polling of /_emulator and /static, nor the sign-in query."""
 
     def log_request(self, *args, **kwargs):
-        if not self.path.startswith(("/_emulator/", "/static/")):
+        if self.path.startswith(("/_emulator/", "/static/")):
+            return
+        if not self.path.startswith("/oauth2/"):
             super().log_request(*args, **kwargs)
+            return
+        # The sign-in page's query (state, redirect_uri) stays out of the log, like codes and tokens.
+        full_path = self.path
+        self.path = full_path.split("?", 1)[0]
+        try:
+            super().log_request(*args, **kwargs)
+        finally:
+            self.path = full_path
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -32,6 +42,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--token-ttl", type=int, default=86400, help="access token lifetime in seconds")
     p.add_argument("--directory-size", type=int, default=0, help="extra synthetic members")
     p.add_argument("--domain-id", type=int, default=10000001)
+    p.add_argument("--redirect-uri", action="append", default=[], metavar="URL",
+                   help="a sign-in redirect URL registered for the app (repeatable; none = any http(s) URL)")
     return p.parse_args(argv)
 
 
@@ -45,11 +57,13 @@ def main(argv=None) -> None:
         callback_url=args.callback_url,
         rate_limit_per_minute=args.rate_limit, token_ttl_seconds=args.token_ttl,
         directory_size=args.directory_size, domain_id=args.domain_id,
+        redirect_uris=tuple(args.redirect_uri),
     )
     app = create_app(config)
     base = f"http://{args.host}:{args.port}"
     print(f"LINE WORKS emulator: chat page {base}/", flush=True)
-    print(f"  API base {base}/v1.0   auth {base}/oauth2/v2.0/token", flush=True)
+    print(f"  API base {base}/v1.0   auth {base}/oauth2/v2.0/token   "
+          f"member sign-in {base}/oauth2/v2.0/authorize", flush=True)
     print(f"  callbacks -> {args.callback_url or '(none: --callback-url not set)'}", flush=True)
     run_simple(args.host, args.port, app, threaded=True, use_reloader=False,
                request_handler=_RequestHandler)

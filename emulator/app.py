@@ -55,8 +55,9 @@ def create_app(config: EmulatorConfig, now=None) -> Flask:
             authorised = match is not None and state.tokens.is_valid(match.group(1))
         if not authorised:
             return jsonify(error_body("UNAUTHORIZED", "access token is missing, unknown or expired")), 401
+        g.token = match.group(1)
         with state.lock:
-            g.scopes = state.tokens.scopes(match.group(1))
+            g.scopes = state.tokens.scopes(g.token)
         refused = platform_api.scope_refusal(_operation(), g.scopes)
         if refused is not None:
             return jsonify(error_body("FORBIDDEN", refused)), 403

@@ -19,3 +19,7 @@ class EmulatorConfig:
     fault_timeout_seconds: float = 15.0
     # The real platform's callback timeout is undocumented; 10 s is our guess.
     callback_timeout_seconds: float = 10.0
+    # Member sign-in (User Account auth): codes are valid 10 minutes (API notes 1.5). The redirect
+    # URLs registered for the app in the Developer Console (exact match); empty = any http(s) URL.
+    authorization_code_ttl_seconds: float = 600.0
+    redirect_uris: tuple[str, ...] = ()

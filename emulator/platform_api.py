@@ -6,8 +6,9 @@ emulator.app's request hooks; these views only do the per-endpoint work.
 import base64
 import binascii
 
-from flask import Blueprint, current_app, g, jsonify, request
+from flask import Blueprint, current_app, g, jsonify, redirect, request
 
+from emulator import signin
 from emulator.auth import AuthError, issue_token
 from emulator.util import error_body
 from emulator.validation import InvalidContent, validate_message_body, validate_persistent_menu
@@ -72,9 +73,51 @@ def token():
     s = state()
     try:
         with s.lock:
-            return jsonify(issue_token(s.config, s.tokens, request.form))
+            return jsonify(issue_token(s.config, s.tokens, request.form, s.codes))
     except AuthError as exc:
         return api_error(exc.status, exc.code, exc.description)
+
+
+def _sign_in_error(error: signin.SignInError):
+    # Never a redirect: the redirect_uri of a bad request cannot be trusted.
+    return signin.render_error(error), 400, {"Content-Type": "text/html; charset=utf-8"}
+
+
+@bp.get("/oauth2/v2.0/authorize")
+def authorize():
+    """Member sign-in page: pick a member of the directory (there are no passwords)."""
+    s = state()
+    try:
+        req = signin.parse_request(s.config, request.args, response_type_required=True)
+    except signin.SignInError as exc:
+        return _sign_in_error(exc)
+    with s.lock:
+        html = signin.render_chooser(req, s.directory.users, s.directory.super_admin_ids)
+    return html, 200, {"Content-Type": "text/html; charset=utf-8", "Cache-Control": "no-store"}
+
+
+@bp.post("/oauth2/v2.0/authorize")
+def authorize_member():
+    """The chosen member signs in: a single-use code goes back to redirect_uri with the state."""
+    s = state()
+    try:
+        if request.mimetype != "application/x-www-form-urlencoded":
+            raise signin.SignInError("invalid_request", "the form must be application/x-www-form-urlencoded")
+        req = signin.parse_request(s.config, request.form, response_type_required=False)
+        user_id = request.form.get("user_id", "")
+        with s.lock:
+            user = s.directory.find(user_id) if user_id else None
+            if user is None or user["userId"] != user_id:
+                raise signin.SignInError("invalid_request", "user_id is missing or not a member's userId")
+            refusal = signin.why_member_cannot_sign_in(user)
+            if refusal:
+                raise signin.SignInError("access_denied", f"this member cannot sign in ({refusal})")
+            code = s.codes.create(req.client_id, req.redirect_uri, req.scope, user_id)
+    except signin.SignInError as exc:
+        return _sign_in_error(exc)
+    response = redirect(signin.redirect_target(req.redirect_uri, code, req.state), 302)
+    response.headers["Cache-Control"] = "no-store"
+    return response
 
 
 # --- bot messages ------------------------------------------------------------
@@ -230,9 +273,7 @@ def _find_user(user_id: str):
     return state().directory.find(user_id)
 
 
-@bp.get("/v1.0/users/<user_id>")
-@needs_scope(*USER_READ, *USER_PROFILE)
-def get_user(user_id):
+def _user_answer(user_id: str):
     s = state()
     with s.lock:
         user = _find_user(user_id)
@@ -242,6 +283,26 @@ def get_user(user_id):
     if not set(USER_READ) & g.get("scopes", frozenset()):
         body = {key: value for key, value in body.items() if key in PROFILE_FIELDS}  # user.profile.read only
     return jsonify(body)
+
+
+# Registered before /users/<user_id>; werkzeug also ranks the fixed path above the variable one.
+@bp.get("/v1.0/users/me")
+@needs_scope(*USER_READ, *USER_PROFILE)
+def get_me():
+    """The signed-in member (a member's token from the authorization-code grant)."""
+    s = state()
+    with s.lock:
+        user_id = s.tokens.user_of(g.token)
+    if user_id is None:
+        return api_error(403, "FORBIDDEN", "'me' cannot be used with a service-account token: "
+                                           "it needs the access token of a signed-in member")
+    return _user_answer(user_id)
+
+
+@bp.get("/v1.0/users/<user_id>")
+@needs_scope(*USER_READ, *USER_PROFILE)
+def get_user(user_id):
+    return _user_answer(user_id)
 
 
 @bp.get("/v1.0/users")
@@ -273,6 +334,7 @@ def force_logout(user_id):
         if user is None:
             return not_found(f"user {user_id!r} does not exist")
         s.directory.mark_force_logout(user)
+        s.tokens.revoke_member(user["userId"])  # also expires the member's tokens (API notes 5)
     return "", 202
 
 

@@ -4,7 +4,7 @@ import copy
 import threading
 from datetime import datetime, timedelta, timezone
 
-from emulator.auth import TokenStore
+from emulator.auth import AuthorizationCodes, TokenStore
 from emulator.config import EmulatorConfig
 from emulator.directory import ADMIN_CHANNEL_ID, ADMIN_CHANNEL_MEMBERS, Directory
 from emulator.faults import FaultQueue
@@ -43,6 +43,7 @@ class EmulatorState:
     def _init_data(self) -> None:
         self.directory = Directory(self.config.domain_id, self.config.directory_size)
         self.tokens = TokenStore(self.config.token_ttl_seconds)
+        self.codes = AuthorizationCodes(self.config.authorization_code_ttl_seconds)
         self.faults = FaultQueue()
         self.transcript: list[dict] = []
         self.calls: list[dict] = []
@@ -59,7 +60,7 @@ class EmulatorState:
             return self._next_id
 
     def reset(self) -> None:
-        """Back to the seed: transcript, calls, faults, tokens, directory, menu, rate windows."""
+        """Back to the seed: transcript, calls, faults, tokens, sign-in codes, directory, menu, rate windows."""
         with self.lock:
             self._init_data()
             self.limiter.reset()

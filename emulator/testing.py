@@ -21,6 +21,7 @@ class EmulatorHandle:
         self.base_url = base_url
         self.api_base_url = base_url + "/v1.0"
         self.auth_url = base_url + "/oauth2/v2.0/token"
+        self.authorize_url = base_url + "/oauth2/v2.0/authorize"  # member sign-in page
         self.app = app  # the Flask app, for white-box access in tests (app.extensions["emulator"])
         self._http = requests.Session()
 

@@ -100,10 +100,13 @@ def load_faq(
     company_path: str | Path = DEFAULT_COMPANY_PATH,
     params: matching.MatchParams | None = None,
     embedding_cache: Path | None = DEFAULT_EMBEDDING_CACHE,
+    company_overrides: dict[str, str] | None = None,
 ) -> FaqBook:
     """Read, validate and index the FAQ. Pure: returns a new book or raises FaqError, which lists
-    every problem found (not only the first), each naming the file, the entry and the field."""
+    every problem found (not only the first), each naming the file, the entry and the field.
+    `company_overrides` replace company.yaml's values (those changed in the console)."""
     company, problems = company_values(read_yaml(company_path, FaqError), Path(company_path).name)
+    company.update({k: v for k, v in (company_overrides or {}).items() if k in company})
     try:
         content = load_faq_content(faq_path, company)
     except FaqError as exc:
@@ -135,32 +138,55 @@ def build_book(content: FaqContent, vocabulary: Vocabulary, params: matching.Mat
     )
 
 
-def with_learned(content: FaqContent, learned) -> tuple[FaqContent, list[int]]:
-    """The content with what administrators taught in the talk (handlers/ticket_records.py `Learned`):
-    new entries, then example questions added to entries. An item that no longer fits (its entry was
-    removed from faq.yaml, or an id is taken) is left out; its id is returned."""
-    entries = list(content.entries)
-    index = {e.id: i for i, e in enumerate(entries)}
-    categories = [c.id for c in content.categories]
-    left_out: list[int] = []
-    for item in (i for i in learned if i.kind == "entry"):
-        try:
-            entry = Entry(id=item.entry_id, title=item.title, questions=[item.question], answer=item.answer,
-                          category=item.category if item.category in categories else categories[-1])
-        except ValidationError:
-            entry = None
-        if entry is None or entry.id in index:
-            left_out.append(item.id)
-            continue
-        index[entry.id] = len(entries)
-        entries.append(entry)
-    for item in (i for i in learned if i.kind == "example"):
-        if item.entry_id not in index or not item.question.strip() or len(item.question) > 300:
-            left_out.append(item.id)
-            continue
-        at = index[item.entry_id]
-        entries[at] = entries[at].model_copy(update={"questions": [*entries[at].questions, item.question]})
-    return replace(content, entries=tuple(entries)), left_out
+def with_changes(content: FaqContent, learned=(), edits=()) -> tuple[FaqContent, list[str]]:
+    """The content with what administrators changed: entries edited, added or hidden in the console
+    (handlers/faq_records.py `EntryEdit`), then what was taught in the talk (handlers/ticket_records.py
+    `Learned`: new entries, then example questions). A change that no longer fits (its entry is gone, an
+    id is taken, a field is invalid) is left out and named in the returned list."""
+    entries = {e.id: e for e in content.entries}
+    left_out: list[str] = []
+    for change in edits:
+        entry = _edited(entries.get(change.entry_id), change, [c.id for c in content.categories])
+        if change.hidden:
+            entries.pop(change.entry_id, None)
+        elif entry is None:
+            left_out.append(f"edit {change.entry_id}")
+        else:
+            entries[entry.id] = entry
+    for item in learned:
+        if item.kind == "entry":
+            entry = _learned_entry(item, [c.id for c in content.categories])
+            if entry is None or entry.id in entries:
+                left_out.append(f"L-{item.id}")
+            else:
+                entries[entry.id] = entry
+    for item in learned:
+        if item.kind == "example":
+            target = entries.get(item.entry_id)
+            if target is None or not item.question.strip() or len(item.question) > 300:
+                left_out.append(f"L-{item.id}")
+            else:
+                entries[target.id] = target.model_copy(update={"questions": [*target.questions, item.question]})
+    return replace(content, entries=tuple(entries.values())), left_out
+
+
+def _edited(shipped: Entry | None, change, categories: list[str]) -> Entry | None:
+    fields = {"id": change.entry_id, "category": change.category, "title": change.title,
+              "questions": list(change.questions), "answer": change.answer}
+    if change.category not in categories:
+        return None
+    try:
+        return Entry.model_validate({**(shipped.model_dump() if shipped else {}), **fields})
+    except ValidationError:
+        return None
+
+
+def _learned_entry(item, categories: list[str]) -> Entry | None:
+    try:
+        return Entry(id=item.entry_id, title=item.title, questions=[item.question], answer=item.answer,
+                     category=item.category if item.category in categories else categories[-1])
+    except ValidationError:
+        return None
 
 
 def _matcher(content: FaqContent, vocabulary: Vocabulary, params: matching.MatchParams | None,

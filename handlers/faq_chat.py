@@ -8,25 +8,45 @@ from __future__ import annotations
 
 import logging
 import threading
+from dataclasses import dataclass
 from pathlib import Path
 
 from bot.events import MessageEvent, PostbackEvent, TextContent
 from bot.replies import Reply, Text
 from bot.text import inert, one_line
 from config.vocabulary import default_vocabulary
-from handlers import faq, faq_teach, lost_device, matching, records, ticket_records
+from handlers import faq, faq_records, faq_teach, lost_device, matching, records, ticket_records
 from handlers.loss_words import default_loss_words
 
 log = logging.getLogger("handlers.faq")
 
 
-class FaqLibrary:
-    """Holds the FAQ in service: the files' book (config/faq.yaml) with what administrators taught in
-    the talk (entries and examples in the database, handlers/faq_teach.py) on top.
+@dataclass(frozen=True)
+class Changes:
+    """What administrators changed on top of the files: company values and entries (console), and what
+    was taught in the talk."""
 
-    `refresh(read)` runs before each event's transaction (bot/app.py): one small query tells whether
-    anything was learned or forgotten, by this process or another, and only then is the book rebuilt.
-    A reload that fails keeps the previous book and says why."""
+    company: dict
+    edits: tuple
+    learned: tuple
+
+    @staticmethod
+    def read(conn) -> "Changes":
+        return Changes(faq_records.company_overrides(conn), tuple(faq_records.all_edits(conn)),
+                       tuple(ticket_records.all_learned(conn)))
+
+
+NO_CHANGES = Changes({}, (), ())
+
+
+class FaqLibrary:
+    """Holds the FAQ in service: the files' book (config/faq.yaml, config/company.yaml) with what
+    administrators changed on top (company values and entries edited in the console, entries and
+    examples taught in the talk; all in the database).
+
+    `refresh(read)` runs before each event's transaction (bot/app.py): one small query reads the FAQ's
+    revision, and only when another change was made, by this process or another, is the book rebuilt.
+    A file reload or a change that fails keeps the previous book and says why."""
 
     def __init__(self, faq_path: Path, company_path: Path, semantic: bool = True):
         self.faq_path = faq_path
@@ -35,38 +55,46 @@ class FaqLibrary:
         self._lock = threading.Lock()
         self._base = _load(faq_path, company_path, self.params)  # at start, a bad file stops the process
         self.book = self._base
-        self._learned: tuple = ()
-        self._version: tuple | None = None
+        self.changes = NO_CHANGES
+        self._revision: int | None = None
 
     def refresh(self, read) -> None:
-        """Bring the learned entries up to date; `read(fn)` runs fn(connection) outside any transaction."""
-        version = read(ticket_records.learned_version)
-        if version == self._version:
+        """Bring the administrators' changes up to date; `read(fn)` runs fn(connection) outside any
+        transaction."""
+        revision = read(faq_records.revision)
+        if revision == self._revision:
             return
         with self._lock:
-            if version == self._version:
+            if revision == self._revision:
                 return
-            learned = tuple(read(ticket_records.all_learned))
-            self.book = self._with_learned(self._base, learned)
-            self._learned, self._version = learned, version
+            changes = read(Changes.read)
+            try:
+                self.book = self.build(changes)
+            except faq.FaqError as exc:
+                log.error("FAQ changes not applied (%d problem(s)); the previous FAQ stays", len(exc.errors))
+            self.changes, self._revision = changes, revision
 
-    def _with_learned(self, base: faq.FaqBook, learned: tuple) -> faq.FaqBook:
-        if not learned:
+    def build(self, changes: Changes) -> faq.FaqBook:
+        """The book for these changes (raises FaqError when a company value breaks a text)."""
+        base = self._base
+        if changes.company:
+            base = _load(self.faq_path, self.company_path, self.params, changes.company)
+        if not changes.edits and not changes.learned:
             return base
-        content, left_out = faq.with_learned(base.content, learned)
+        content, left_out = faq.with_changes(base.content, changes.learned, changes.edits)
         if left_out:
-            log.warning("FAQ: %d learned item(s) left out (entry gone or id taken): %s", len(left_out), left_out)
+            log.warning("FAQ: %d change(s) left out (entry gone, id taken or invalid): %s", len(left_out), left_out)
         return faq.build_book(content, base.vocabulary, self.params)
 
     def reload(self) -> tuple[bool, str]:
         try:
             base = _load(self.faq_path, self.company_path, self.params)
+            with self._lock:
+                self._base = base
+                self.book = self.build(self.changes)
         except faq.FaqError as exc:
             log.warning("FAQ reload refused: %d problem(s)", len(exc.errors))
             return False, "\n".join(exc.errors[:10])
-        with self._lock:
-            self._base = base
-            self.book = self._with_learned(base, self._learned)
         book = self.book
         default_vocabulary.cache_clear()  # the lost-device words come from the same file
         default_loss_words.cache_clear()
@@ -78,16 +106,19 @@ _books: dict[tuple, faq.FaqBook] = {}
 _books_lock = threading.Lock()
 
 
-def _load(faq_path: Path, company_path: Path, params: matching.MatchParams) -> faq.FaqBook:
+def _load(faq_path: Path, company_path: Path, params: matching.MatchParams, company: dict | None = None
+          ) -> faq.FaqBook:
     """load_faq, sharing one book between libraries of the same files in a process (a book is
     immutable; building one lemmatises every example). A changed file is a new key: read anew."""
     vocabulary = faq_path.parent / "vocabulary.yaml"
-    key = (tuple(p.read_bytes() if p.exists() else b"" for p in (faq_path, company_path, vocabulary)), params)
+    key = (tuple(p.read_bytes() if p.exists() else b"" for p in (faq_path, company_path, vocabulary)), params,
+           tuple(sorted((company or {}).items())))
     with _books_lock:
         book = _books.get(key)
         if book is None:
-            book = faq.load_faq(faq_path, company_path, params)
-            _books.clear()  # keep only the book in service
+            book = faq.load_faq(faq_path, company_path, params, company_overrides=company)
+            if not company:
+                _books.clear()  # keep only the book in service
             _books[key] = book
         return book
 

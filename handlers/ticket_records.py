@@ -16,6 +16,7 @@ from sqlalchemy import Column, DateTime, Index, String, Table, Text, func, inser
 from sqlalchemy.engine import Connection
 
 from bot.store import Id, as_aware, metadata, utc_naive
+from handlers import faq_records
 
 
 class TicketStatus(StrEnum):
@@ -170,6 +171,7 @@ def learn(tx: Connection, kind: LearnedKind, entry_id: str, question: str, by: s
     result = tx.execute(insert(faq_learned).values(
         kind=kind, entry_id=entry_id, question=question, answer=answer, title=title, category=category,
         ticket_id=ticket_id, created_by=by, created_at=utc_naive(now)))
+    faq_records.bump(tx)
     return int(result.inserted_primary_key[0])
 
 
@@ -182,10 +184,7 @@ def forget(tx: Connection, learned_id: int) -> Learned | None:
     if row is None:
         return None
     tx.execute(faq_learned.delete().where(faq_learned.c.id == learned_id))
+    faq_records.bump(tx)
     return _learned(row)
 
 
-def learned_version(tx: Connection) -> tuple[int, int]:
-    """Changes whenever something is learned or forgotten: (count, highest id)."""
-    count, top = tx.execute(select(func.count(), func.max(faq_learned.c.id))).one()
-    return int(count), int(top or 0)

@@ -118,7 +118,7 @@ def ask_with_learned():
     learned = [Learned(i, LearnedKind(kind), entry_id, "environment" if kind == "entry" else None, title, question,
                        answer, i, "admin-1", datetime(2026, 11, 27, tzinfo=timezone.utc))
                for i, (kind, entry_id, question, title, answer) in enumerate(TAUGHT, start=1)]
-    content, left_out = faq.with_learned(book.content, learned)
+    content, left_out = faq.with_changes(book.content, learned)
     assert left_out == []
     taught = faq.build_book(content, book.vocabulary)
     assert faq.classify(taught, "スマートウォッチで通知を見てもいいですか").entry_id == "learned-1"

@@ -3,7 +3,7 @@ records it keeps or purges (reminder broadcasts, the retention job), none of the
 import subprocess
 import sys
 
-RECORDS = {"handlers", "handlers.records", "handlers.reminder_records", "handlers.ticket_records"}
+RECORDS = {"handlers", "handlers.records", "handlers.reminder_records", "handlers.ticket_records", "handlers.faq_records"}
 
 
 def test_the_clock_process_imports_no_flask_and_no_chat_handlers():

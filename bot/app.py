@@ -15,6 +15,7 @@ from bot.runtime import Runtime, build_runtime, configure_logging  # noqa: F401 
 from bot.webhook import MAX_BODY_BYTES, blueprint
 from bot.worker import error_reply_from, web_worker
 from config.files import ConfigError
+from console import register_console
 from config.settings import Settings, SettingsError, load_settings
 from handlers import admin, fallback, faq_chat, lost_device, reminders, rooms, tickets
 from handlers.access import AdminAccess
@@ -127,6 +128,8 @@ def create_app(settings: Settings | None = None, *, clock=None, client=None, sta
     def too_large(_error):
         return jsonify({"error": "body too large"}), 413
 
+    if settings.console_enabled:
+        register_console(app, runtime, dispatcher)
     if start_worker:
         runtime.worker.start()
     log.info("bot ready: bot id %s, database %s, time zone %s", settings.bot_id,

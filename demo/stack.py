@@ -57,6 +57,7 @@ def bot_env(identity: Identity, database_url: str, emulator: EmulatorHandle, **o
         "LINEWORKS_BOT_SECRET": identity.bot_secret,
         "LINEWORKS_API_BASE_URL": emulator.api_base_url,
         "LINEWORKS_AUTH_URL": emulator.auth_url,
+        "LINEWORKS_AUTHORIZE_URL": emulator.authorize_url,
         "DATABASE_URL": database_url,
         "BOT_ADMIN_USER_IDS": ADMIN.user_id,
         "BOT_ADMIN_CHANNEL_ID": ADMIN_CHANNEL_ID,
@@ -81,7 +82,8 @@ def running_stack(identity: Identity, database_url: str, clock=None, env_overrid
     port = free_port()
     config = emulator_config(identity, f"http://127.0.0.1:{port}/callback", **(emulator_overrides or {}))
     with running_emulator(config, now=clock.now if clock else None) as emulator:
-        settings = load_settings(bot_env(identity, database_url, emulator, **(env_overrides or {})))
+        env = {"BOT_PUBLIC_URL": f"http://127.0.0.1:{port}", **(env_overrides or {})}  # the console on
+        settings = load_settings(bot_env(identity, database_url, emulator, **env))
         client = LineWorksClient(Credentials.from_settings(settings), timeout=(2, 4), max_wait=1)
         app = create_app(settings, clock=clock, client=client, start_worker=False)
         runtime = app.extensions["bot"]

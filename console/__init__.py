@@ -1,0 +1,152 @@
+"""The administrators' web console, under /admin/, signed in with LINE WORKS (User Account
+authentication: OAuth 2.0 authorization code).
+
+    GET  /admin/...              without a session: to LINE WORKS' sign-in page (state kept in the cookie)
+    GET  /admin/auth/callback    state checked, code exchanged, /users/me read with the member's token
+                                 (which is then dropped); bot administrators only (the talk's rule)
+    POST /admin/logout           ends the session everywhere
+
+Every POST carries a CSRF token (Flask-WTF; refused with 400 without it). The session cookie is
+HttpOnly, SameSite=Lax, Secure when BOT_PUBLIC_URL is https, and signed with a key derived from the
+bot secret; the session itself is a database row that expires after 8 hours. Sign-ins, refusals and
+every action are in the audit log. The console is off unless BOT_PUBLIC_URL is set.
+"""
+from __future__ import annotations
+
+import hashlib
+import hmac
+import logging
+import secrets
+from urllib.parse import urlencode
+
+from flask import Blueprint, Flask, abort, current_app, g, redirect, render_template, request, session, url_for
+from flask_wtf.csrf import CSRFProtect
+
+from bot.errors import ApiError
+from console import sessions
+from handlers import records
+
+log = logging.getLogger("console")
+
+SIGN_IN_SCOPE = "user.read"
+csrf = CSRFProtect()
+
+
+def register_console(app: Flask, runtime, dispatcher) -> None:
+    settings = runtime.settings
+    app.secret_key = hmac.new(settings.bot_secret.encode(), b"console-session-key", hashlib.sha256).hexdigest()
+    app.config.update(
+        SESSION_COOKIE_NAME="bot_console",
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_SECURE=settings.public_url.startswith("https://"),
+        SESSION_COOKIE_PATH="/admin",
+        PERMANENT_SESSION_LIFETIME=sessions.LIFETIME,
+        WTF_CSRF_TIME_LIMIT=None,  # the token lives as long as the session
+    )
+    csrf.init_app(app)
+    for name, view in app.view_functions.items():
+        if not name.startswith("console."):
+            csrf.exempt(view)  # the webhook is signed by LINE WORKS, not by a browser form
+    from console import pages  # noqa: F401  (registers the pages on the blueprint)
+
+    app.extensions["console"] = Console(runtime, dispatcher)
+    app.register_blueprint(blueprint)
+
+
+class Console:
+    def __init__(self, runtime, dispatcher):
+        self.runtime = runtime
+        self.dispatcher = dispatcher
+
+    @property
+    def callback_url(self) -> str:
+        return self.runtime.settings.public_url.rstrip("/") + "/admin/auth/callback"
+
+    def audit(self, actor: str, action: str, result: str, target: str | None = None) -> None:
+        with self.runtime.store.transaction() as tx:
+            records.audit(tx, self.runtime.clock.now(), actor, action, result, target=target)
+
+
+blueprint = Blueprint("console", __name__, url_prefix="/admin", template_folder="templates",
+                      static_folder="static", static_url_path="/static")
+
+
+def console() -> Console:
+    return current_app.extensions["console"]
+
+
+@blueprint.before_request
+def require_sign_in():
+    if request.endpoint in ("console.auth_callback", "console.static"):
+        return None
+    runtime = console().runtime
+    g.admin = sessions.signed_in(runtime.store, session.get("sid"), runtime.clock.now())
+    if g.admin is None:
+        if request.method != "GET":
+            abort(403)
+        return _to_sign_in()
+    runtime.services.faq.refresh(_read)  # the FAQ as changed by any process
+    return None
+
+
+def _read(fn):
+    with console().runtime.store.engine.connect() as conn:
+        return fn(conn)
+
+
+def _to_sign_in():
+    settings = console().runtime.settings
+    state = secrets.token_urlsafe(24)
+    session["oauth_state"] = state
+    query = urlencode({"client_id": settings.client_id, "redirect_uri": console().callback_url,
+                       "scope": SIGN_IN_SCOPE, "response_type": "code", "state": state})
+    return redirect(f"{settings.authorize_url}?{query}")
+
+
+@blueprint.get("/auth/callback")
+def auth_callback():
+    expected = session.pop("oauth_state", None)
+    given = request.args.get("state", "")
+    if not expected or not hmac.compare_digest(expected, given) or not request.args.get("code"):
+        return render_template("message.html", title="サインインできませんでした",
+                               message="サインインの途中で情報が合いませんでした。もう一度お試しください。",
+                               retry=True), 400
+    runtime = console().runtime
+    try:
+        member_token = runtime.client.member_token(request.args["code"], console().callback_url)
+        member = runtime.client.signed_in_member(member_token)
+    except ApiError as exc:
+        log.warning("console sign-in failed: %s %s", exc.operation, exc.code)
+        return render_template("message.html", title="サインインできませんでした",
+                               message="LINE WORKS で本人確認ができませんでした。もう一度お試しください。",
+                               retry=True), 502
+    user_id = str(member["userId"])
+    try:
+        allowed = runtime.services.admins.is_admin(user_id)
+    except ApiError:
+        allowed = False
+    if not allowed:
+        console().audit(user_id, "console_sign_in", "refused: not an administrator")
+        return render_template("message.html", title="このページは管理者専用です",
+                               message="このボットの管理者として登録されていないため、表示できません。"), 403
+    name = _display_name(member) or user_id
+    session.clear()
+    session.permanent = True
+    session["sid"] = sessions.open_session(runtime.store, sessions.Admin(user_id, name), runtime.clock.now())
+    console().audit(user_id, "console_sign_in", "ok")
+    return redirect(url_for("console.dashboard"))
+
+
+def _display_name(member: dict) -> str:
+    name = member.get("userName") or {}
+    return f"{name.get('lastName', '')} {name.get('firstName', '')}".strip() or str(member.get("email") or "")
+
+
+@blueprint.post("/logout")
+def logout():
+    sessions.close_session(console().runtime.store, session.get("sid"))
+    console().audit(g.admin.user_id, "console_sign_out", "ok")
+    session.clear()
+    return render_template("message.html", title="サインアウトしました", message="またのご利用をお待ちしています。",
+                           retry=True)

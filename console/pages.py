@@ -1,0 +1,462 @@
+"""The console's pages. Reading is done here; every action a chat command can do goes through
+console.actions.run_command (the talk's own code path); the FAQ and company values are changed through
+handlers/faq_records.py, validated by building the FAQ with the change before it is saved."""
+from __future__ import annotations
+
+import csv
+import io
+from collections import Counter
+from datetime import datetime, timedelta
+
+from flask import Response, g, render_template, request
+from sqlalchemy import desc, func, select
+
+from bot.directory import display_name
+from bot.errors import ApiError
+from bot.replies import Buttons, Text
+from bot.store import as_aware, utc_naive
+from console import blueprint, console
+from console.actions import run_command
+from handlers import faq, faq_records, faq_teach, records
+from handlers import reminder_records as rr
+from handlers import ticket_records as tr
+from handlers.faq_chat import Changes
+from scheduler.broadcast import Audience
+
+CSV_FIELDS = ["id", "category", "title", "questions", "answer"]
+
+
+def _read(fn):
+    with console().runtime.store.engine.connect() as conn:
+        return fn(conn)
+
+
+def _now() -> datetime:
+    runtime = console().runtime
+    return runtime.clock.now().astimezone(runtime.settings.tz)
+
+
+def name_of(user_id: str | None) -> str:
+    """A member's name (and email) for a page, never a bare id when the directory knows them."""
+    if not user_id:
+        return ""
+    try:
+        user = console().runtime.services.directory.get_user(user_id)
+    except ApiError:
+        user = None
+    if not user:
+        return user_id
+    name = display_name(user)
+    email = user.get("email")
+    return f"{name}（{email}）" if email and email != name else name
+
+
+@blueprint.app_template_filter("local")
+def local_time(moment) -> str:
+    if moment is None:
+        return ""
+    aware = as_aware(moment) if moment.tzinfo is None else moment
+    return aware.astimezone(console().runtime.settings.tz).strftime("%Y/%m/%d %H:%M")
+
+
+@blueprint.context_processor
+def page_values():
+    return {"admin": getattr(g, "admin", None), "name_of": name_of}
+
+
+# -- acting through the talk's code path ----------------------------------------------------------
+
+def replies_view(replies) -> list[dict]:
+    """Replies as the page shows them: the text and, for each button or chip, what pressing it sends."""
+    shown = []
+    for reply in replies:
+        content = reply.content
+        actions = list(getattr(content, "actions", ())) + list(getattr(content, "quick_replies", ()))
+        buttons = [{"label": a.label, "text": getattr(a, "text", None) or a.label, "postback": getattr(a, "postback", None)}
+                   for a in actions if getattr(a, "postback", None) or (getattr(a, "text", "") or "").startswith("/")]
+        text = content.text if isinstance(content, (Text, Buttons)) else ""
+        shown.append({"text": text, "buttons": buttons})
+    return shown
+
+
+@blueprint.post("/command")
+def command():
+    """A command or a button of the talk, pressed in the console."""
+    text = request.form.get("text", "").strip()
+    extra = request.form.get("extra", "").strip()  # what the administrator typed: an answer, a note, an entry id
+    if extra:
+        text = f"{text} {extra}"
+    postback = request.form.get("postback") or None
+    if not (text.startswith("/") or (postback or "").startswith("admin:")):
+        return render_template("result.html", replies=[{"text": "このページから送れない操作です。", "buttons": []}]), 400
+    runtime = console().runtime
+    replies = run_command(runtime, console().dispatcher, g.admin.user_id, text, postback)
+    return render_template("result.html", replies=replies_view(replies), back=request.form.get("back"))
+
+
+# -- dashboard ------------------------------------------------------------------------------------
+
+def faq_rates(conn, now: datetime, days: int = 30) -> list[dict]:
+    """Per day: answered, 「もしかして」 and not answered, over the last `days` days."""
+    since = now - timedelta(days=days - 1)
+    start = since.replace(hour=0, minute=0, second=0, microsecond=0)
+    rows = conn.execute(select(records.faq_questions.c.at, records.faq_questions.c.outcome)
+                        .where(records.faq_questions.c.at >= utc_naive(start)))
+    counts: dict[str, Counter] = {}
+    for at, outcome in rows:
+        day = as_aware(at).astimezone(now.tzinfo).strftime("%m/%d")
+        counts.setdefault(day, Counter())[outcome] += 1
+    out = []
+    for n in range(days):
+        day = (start + timedelta(days=n)).strftime("%m/%d")
+        c = counts.get(day, Counter())
+        out.append({"day": day, "answer": c["answer"], "suggest": c["suggest"],
+                    "fallback": c["fallback"] + c["not_ours"]})
+    return out
+
+
+def latest_broadcasts(conn, limit: int = 5) -> list:
+    return list(conn.execute(select(rr.broadcasts).order_by(desc(rr.broadcasts.c.id)).limit(limit)))
+
+
+@blueprint.get("/")
+def dashboard():
+    now = _now()
+    with console().runtime.store.engine.connect() as conn:
+        reports = records.list_reports(conn, only_open=True, limit=10)
+        tickets = tr.open_tickets(conn, limit=10)
+        broadcasts = latest_broadcasts(conn)
+        rates = faq_rates(conn, now)
+    totals = Counter()
+    for day in rates:
+        totals.update({k: day[k] for k in ("answer", "suggest", "fallback")})
+    peak = max([d["answer"] + d["suggest"] + d["fallback"] for d in rates] + [1])
+    return render_template("dashboard.html", reports=reports, tickets=tickets, broadcasts=broadcasts, rates=rates,
+                           totals=totals, peak=peak, now=now)
+
+
+# -- reports --------------------------------------------------------------------------------------
+
+@blueprint.get("/reports")
+def reports():
+    show_all = request.args.get("all") == "1"
+    rows = _read(lambda conn: records.list_reports(conn, only_open=not show_all, limit=100))
+    return render_template("reports.html", reports=rows, show_all=show_all)
+
+
+@blueprint.get("/reports/<int:report_id>")
+def report(report_id: int):
+    row = _read(lambda conn: records.get_report(conn, report_id))
+    if row is None:
+        return render_template("message.html", title="報告が見つかりません", message="その番号の紛失報告はありません。"), 404
+    history = _read(lambda conn: list(conn.execute(select(records.audit_log).where(
+        records.audit_log.c.report_id == report_id).order_by(records.audit_log.c.id))))
+    return render_template("report.html", report=row, number=records.report_number(row.id), history=history)
+
+
+# -- questions ------------------------------------------------------------------------------------
+
+@blueprint.get("/questions")
+def questions():
+    def read(conn):
+        answered = list(conn.execute(select(tr.tickets).where(tr.tickets.c.status == tr.TicketStatus.ANSWERED)
+                                     .order_by(desc(tr.tickets.c.id)).limit(20)))
+        return tr.open_tickets(conn, limit=50), answered, records.unanswered_questions(conn, 30)
+    open_tickets, answered, unanswered = _read(read)
+    book = console().runtime.services.faq.book
+    return render_template("questions.html", open_tickets=open_tickets, answered=answered, unanswered=unanswered,
+                           entries=sorted(book.entries, key=lambda e: e.title), now=_now(),
+                           number=tr.ticket_number, by_id=book.by_id)
+
+
+# -- FAQ ------------------------------------------------------------------------------------------
+
+def _origin(entry_id: str, changes: Changes, shipped: set[str]) -> str:
+    if entry_id.startswith("learned-"):
+        return "トークから追加"
+    if any(e.entry_id == entry_id for e in changes.edits):
+        return "コンソールで編集" if entry_id in shipped else "コンソールで追加"
+    return "標準"
+
+
+@blueprint.get("/faq")
+def faq_page():
+    library = console().runtime.services.faq
+    book = library.book
+    shipped = {e.id for e in library._base.entries}
+    question = request.args.get("q", "").strip()
+    tried = None
+    if question:
+        outcome = faq.classify(book, question)
+        ranked = book.matcher.rank(book.matcher.smalltalk.strip(question))[:5]
+        tried = {"question": question, "outcome": outcome, "ranked": ranked,
+                 "entry": book.by_id.get(outcome.entry_id) if outcome.entry_id else None}
+    learned = _read(tr.all_learned)
+    hidden = [e for e in library.changes.edits if e.hidden]
+    entries = [(e, _origin(e.id, library.changes, shipped)) for e in book.entries]
+    return render_template("faq.html", entries=entries, categories=book.categories, tried=tried, learned=learned,
+                           hidden=hidden, category_title={c.id: c.title for c in book.categories})
+
+
+@blueprint.get("/faq/entry")
+def faq_entry():
+    book = console().runtime.services.faq.book
+    entry = book.by_id.get(request.args.get("id", ""))
+    return render_template("faq_entry.html", entry=entry, categories=book.categories, errors=[], form=None)
+
+
+def _entry_from_form(form) -> dict:
+    questions = [q.strip() for q in form.get("questions", "").splitlines() if q.strip()]
+    return {"id": form.get("id", "").strip().lower(), "category": form.get("category", "").strip(),
+            "title": form.get("title", "").strip(), "questions": questions, "answer": form.get("answer", "").strip()}
+
+
+def _check_and_save(rows: list[dict], hidden: tuple[str, ...] = ()) -> list[str]:
+    """Validate `rows` (whole entries) by building the FAQ with them; save them only when it builds."""
+    runtime = console().runtime
+    library = runtime.services.faq
+    now = runtime.clock.now()
+    edits = [faq_records.EntryEdit(r["id"], r["category"], r["title"], tuple(r["questions"]), r["answer"], False,
+                                   g.admin.user_id, now) for r in rows]
+    edits += [faq_records.EntryEdit(entry_id, "", "", (), "", True, g.admin.user_id, now) for entry_id in hidden]
+    problems = _problems(rows, library)
+    if problems:
+        return problems
+    changed = [e.entry_id for e in edits]
+    trial = Changes(library.changes.company, tuple(e for e in library.changes.edits if e.entry_id not in changed)
+                    + tuple(edits), library.changes.learned)
+    content, left_out = faq.with_changes(library._base.content, trial.learned, trial.edits)
+    if any(f"edit {entry_id}" in left_out for entry_id in changed):
+        return ["項目の内容が正しくありません（ID・カテゴリ・タイトル20文字以内・質問・回答を確認してください）。"]
+    with runtime.store.transaction() as tx:
+        for edit in edits:
+            faq_records.save_edit(tx, edit.entry_id, edit.category or "-", edit.title or "-", list(edit.questions),
+                                  edit.answer or "-", g.admin.user_id, now, hidden=edit.hidden)
+        records.audit(tx, now, g.admin.user_id, "console_faq_saved", f"{len(edits)} entr(ies)",
+                      target=",".join(changed)[:300])
+    library.refresh(_read)
+    return []
+
+
+def _problems(rows: list[dict], library) -> list[str]:
+    categories = {c.id for c in library.book.categories}
+    problems = []
+    for n, row in enumerate(rows, start=1):
+        where = f"{n}行目（{row['id'] or 'IDなし'}）" if len(rows) > 1 else "入力"
+        if not row["id"] or not all(ch.isascii() and (ch.isalnum() or ch == "-") for ch in row["id"]):
+            problems.append(f"{where}: ID は半角の英小文字・数字・ハイフンで書いてください。")
+        if row["category"] not in categories:
+            problems.append(f"{where}: カテゴリ「{row['category']}」はありません。")
+        if not row["title"] or len(row["title"]) > 20:
+            problems.append(f"{where}: タイトルは1〜20文字で書いてください。")
+        if not row["questions"]:
+            problems.append(f"{where}: 質問の例を1行以上書いてください。")
+        if not row["answer"] or len(row["answer"]) > 2000:
+            problems.append(f"{where}: 回答は1〜2000文字で書いてください。")
+    return problems
+
+
+@blueprint.post("/faq/entry")
+def faq_entry_save():
+    row = _entry_from_form(request.form)
+    problems = _check_and_save([row])
+    book = console().runtime.services.faq.book
+    if problems:
+        return render_template("faq_entry.html", entry=None, form=row, categories=book.categories,
+                               errors=problems), 400
+    return render_template("faq_entry.html", entry=book.by_id.get(row["id"]), categories=book.categories, errors=[],
+                           form=None, saved=True)
+
+
+@blueprint.post("/faq/remove")
+def faq_remove():
+    entry_id = request.form.get("id", "")
+    runtime = console().runtime
+    library = runtime.services.faq
+    shipped = {e.id for e in library._base.entries}
+    now = runtime.clock.now()
+    with runtime.store.transaction() as tx:
+        if entry_id in shipped:
+            faq_records.save_edit(tx, entry_id, "-", "-", [], "-", g.admin.user_id, now, hidden=True)
+        else:
+            faq_records.drop_edit(tx, entry_id)
+        records.audit(tx, now, g.admin.user_id, "console_faq_removed", "ok", target=entry_id)
+    library.refresh(_read)
+    return faq_page()
+
+
+@blueprint.post("/faq/restore")
+def faq_restore():
+    entry_id = request.form.get("id", "")
+    runtime = console().runtime
+    with runtime.store.transaction() as tx:
+        faq_records.drop_edit(tx, entry_id)
+        records.audit(tx, runtime.clock.now(), g.admin.user_id, "console_faq_restored", "ok", target=entry_id)
+    runtime.services.faq.refresh(_read)
+    return faq_page()
+
+
+def _csv_response(rows: list[list[str]], name: str) -> Response:
+    buffer = io.StringIO()
+    csv.writer(buffer).writerows(rows)
+    return Response("\ufeff" + buffer.getvalue(), mimetype="text/csv; charset=utf-8",
+                    headers={"Content-Disposition": f"attachment; filename={name}"})
+
+
+@blueprint.get("/faq/export.csv")
+def faq_export_csv():
+    book = console().runtime.services.faq.book
+    rows = [CSV_FIELDS] + [[e.id, e.category, e.title, "\n".join(e.questions), e.answer] for e in book.entries]
+    return _csv_response(rows, "faq.csv")
+
+
+@blueprint.get("/faq/export.yaml")
+def faq_export_yaml():
+    library = console().runtime.services.faq
+    text = faq_teach.as_yaml(list(library.changes.learned))
+    edited = [{"id": e.entry_id, "category": e.category, "title": e.title, "questions": list(e.questions),
+               "answer": e.answer} for e in library.changes.edits if not e.hidden]
+    import yaml
+
+    text += yaml.safe_dump({"edited": edited, "hidden": [e.entry_id for e in library.changes.edits if e.hidden]},
+                           allow_unicode=True, sort_keys=False)
+    return Response(text, mimetype="text/yaml; charset=utf-8",
+                    headers={"Content-Disposition": "attachment; filename=faq-changes.yaml"})
+
+
+@blueprint.post("/faq/import")
+def faq_import():
+    upload = request.files.get("file")
+    raw = upload.read() if upload else b""
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        return _import_result(["ファイルを UTF-8 の CSV として読めませんでした。"]), 400
+    reader = csv.DictReader(io.StringIO(text))
+    if reader.fieldnames is None or [f.strip() for f in reader.fieldnames] != CSV_FIELDS:
+        return _import_result([f"1行目は {','.join(CSV_FIELDS)} にしてください。"]), 400
+    book = console().runtime.services.faq.book
+    rows, unchanged = [], 0
+    for item in reader:
+        row = _entry_from_form({**item, "questions": item.get("questions") or ""})
+        current = book.by_id.get(row["id"])
+        if current and (current.category, current.title, list(current.questions), current.answer) == (
+                row["category"], row["title"], row["questions"], row["answer"]):
+            unchanged += 1
+            continue
+        rows.append(row)
+    problems = _check_and_save(rows) if rows else []
+    if problems:
+        return _import_result(problems), 400
+    return _import_result([], saved=len(rows), unchanged=unchanged)
+
+
+def _import_result(problems, saved=0, unchanged=0):
+    return render_template("faq_import.html", problems=problems, saved=saved, unchanged=unchanged)
+
+
+# -- settings (company values) --------------------------------------------------------------------
+
+@blueprint.get("/settings")
+def settings_page():
+    library = console().runtime.services.faq
+    return render_template("settings.html", values=library.book.company, changed=library.changes.company, errors=[])
+
+
+@blueprint.post("/settings")
+def settings_save():
+    runtime = console().runtime
+    library = runtime.services.faq
+    current = library.book.company
+    wanted = {name: request.form.get(name, "").strip() for name in current}
+    changed = {name: value for name, value in wanted.items() if value and value != current[name]}
+    if not changed:
+        return render_template("settings.html", values=current, changed=library.changes.company, errors=[])
+    trial = Changes({**library.changes.company, **changed}, library.changes.edits, library.changes.learned)
+    try:
+        library.build(trial)
+    except faq.FaqError as exc:
+        return render_template("settings.html", values={**current, **changed}, changed=library.changes.company,
+                               errors=exc.errors[:10]), 400
+    now = runtime.clock.now()
+    with runtime.store.transaction() as tx:
+        for name, value in changed.items():
+            faq_records.set_company_value(tx, name, value, g.admin.user_id, now)
+        records.audit(tx, now, g.admin.user_id, "console_settings_saved", "ok", target=",".join(changed)[:300])
+    library.refresh(_read)
+    return render_template("settings.html", values=library.book.company, changed=library.changes.company, errors=[],
+                           saved=True)
+
+
+# -- reminders ------------------------------------------------------------------------------------
+
+@blueprint.get("/reminders")
+def reminders_page():
+    service = console().runtime.services.reminders
+    now = _now()
+    items = [{"reminder": r, "next": service.next_runs(r, now, 3)} for r in service.book.reminders]
+    history = _read(lambda conn: list(conn.execute(select(rr.broadcasts).order_by(desc(rr.broadcasts.c.id))
+                                                   .limit(30))))
+    return render_template("reminders.html", items=items, history=history, count=None)
+
+
+@blueprint.post("/reminders/count")
+def reminders_count():
+    """The dry run: how many would receive it now (a directory read, outside any transaction)."""
+    runtime = console().runtime
+    service = runtime.services.reminders
+    reminder = service.book.get(request.form.get("id", ""))
+    if reminder is None:
+        return render_template("message.html", title="リマインダーが見つかりません", message=""), 404
+    skipped: Counter = Counter()
+    kinds: Counter = Counter()
+    try:
+        for page in Audience(runtime.client, runtime.store, runtime.settings.reads_members).pages(reminder, skipped):
+            kinds.update(kind for kind, _ in page)
+    except ApiError:
+        return render_template("message.html", title="宛先を数えられませんでした",
+                               message="LINE WORKS のメンバー一覧を読めませんでした。しばらくしてからお試しください。"), 502
+    now = _now()
+    items = [{"reminder": r, "next": service.next_runs(r, now, 3)} for r in service.book.reminders]
+    history = _read(lambda conn: list(conn.execute(select(rr.broadcasts).order_by(desc(rr.broadcasts.c.id))
+                                                   .limit(30))))
+    count = {"reminder": reminder, "users": kinds["user"], "rooms": kinds["channel"], "skipped": skipped,
+             "refusal": service.book.may_send_now(reminder, runtime.clock.now())}
+    return render_template("reminders.html", items=items, history=history, count=count)
+
+
+# -- audit ----------------------------------------------------------------------------------------
+
+def _audit_rows(args, limit: int = 200) -> list:
+    log = records.audit_log
+    query = select(log).order_by(desc(log.c.id)).limit(limit)
+    who, action = args.get("who", "").strip(), args.get("action", "").strip()
+    if who:
+        query = query.where(func.lower(log.c.actor_id).contains(who.lower()))
+    if action:
+        query = query.where(log.c.action.contains(action))
+    for name, op in (("since", "ge"), ("until", "lt")):
+        value = args.get(name, "").strip()
+        if value:
+            try:
+                day = datetime.strptime(value, "%Y-%m-%d").replace(tzinfo=console().runtime.settings.tz)
+            except ValueError:
+                continue
+            if op == "lt":
+                day += timedelta(days=1)
+            query = query.where(log.c.at >= utc_naive(day) if op == "ge" else log.c.at < utc_naive(day))
+    return _read(lambda conn: list(conn.execute(query)))
+
+
+@blueprint.get("/audit")
+def audit_page():
+    return render_template("audit.html", rows=_audit_rows(request.args), args=request.args)
+
+
+@blueprint.get("/audit.csv")
+def audit_csv():
+    rows = [["日時", "操作した人", "ID", "操作", "結果", "対象", "報告"]]
+    for r in _audit_rows(request.args, limit=10000):
+        rows.append([local_time(r.at), name_of(r.actor_id), r.actor_id, r.action, r.result, r.target or "",
+                     records.report_number(r.report_id) if r.report_id else ""])
+    return _csv_response(rows, "audit.csv")

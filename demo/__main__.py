@@ -59,6 +59,8 @@ def demo_environment(bot_port: int, emulator_port: int) -> tuple[dict, dict]:
         "LINEWORKS_BOT_SECRET": shared["bot_secret"],
         "LINEWORKS_API_BASE_URL": f"{emulator_base}/v1.0",
         "LINEWORKS_AUTH_URL": f"{emulator_base}/oauth2/v2.0/token",
+        "LINEWORKS_AUTHORIZE_URL": f"{emulator_base}/oauth2/v2.0/authorize",
+        "BOT_PUBLIC_URL": f"http://127.0.0.1:{bot_port}",  # the administrators' console at /admin/
         "DATABASE_URL": f"sqlite:///{RUN_DIR / 'demo.sqlite3'}",
         "BOT_ADMIN_USER_IDS": ADMIN.user_id,
         "BOT_ADMIN_CHANNEL_ID": ADMIN_CHANNEL_ID,
@@ -164,8 +166,12 @@ def run(live: bool, bot_port: int, emulator_port: int) -> int:
         print("", flush=True)
         if live:
             print(f"Bot is serving on port {env['PORT']} (callback path /callback). Ctrl-C stops it.", flush=True)
+            if env.get("BOT_PUBLIC_URL"):
+                print(f"Console:    {env['BOT_PUBLIC_URL'].rstrip('/')}/admin/", flush=True)
         else:
             print(f"Chat page:  {emulator['base']}/", flush=True)
+            print(f"Console:    {env['BOT_PUBLIC_URL']}/admin/  (sign in as {ADMIN.email}, an administrator)",
+                  flush=True)
             print("Open it in a browser, pick who you are, and talk to the bot. Ctrl-C stops everything.",
                   flush=True)
         while all(p.poll() is None for p in processes):

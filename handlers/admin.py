@@ -138,8 +138,10 @@ def handle(event, ctx):
     name, args = parse_command(event)
     extras: dict[str, AdminCommand] = ctx.services.admin_commands
     if name in extras:
+        handler = extras[name][0]
+        shown = args[:getattr(handler, "audited_args", len(args))]  # an answer's text is not kept in the log
         ctx.records.audit.add(ctx.now, event.source.user_id, f"command:{name}", "ok",
-                      target=" ".join(args)[:200] or None)
+                              target=" ".join(shown)[:200] or None)
         return extras[name][0](args, event, ctx)
     if name not in COMMANDS:
         return [Reply(Text(ctx.texts("admin.unknown_command", command="/" + name)))]

@@ -41,6 +41,7 @@ DEFAULT_COMPANY_PATH = ROOT / "config" / "company.yaml"
 FEEDBACK_PREFIX = "faq:"
 MAX_QUESTION_CHARS = 500
 NOT_OURS_ID = "_not_ours"
+ASK_POSTBACK = "ticket:ask"  # the 「担当者に聞く」 chip's hidden data (handlers/tickets.py); works in team rooms too
 LOST_DEVICE_ID = "lost-device"  # answered by the lost-device flow in the talk (handlers/faq_chat.py)
 DEFAULT_EMBEDDING_CACHE = ROOT / ".cache" / "faq-embeddings.npz"
 
@@ -251,6 +252,10 @@ def _menu_chips(book: FaqBook) -> tuple[MessageAction, ...]:
     return tuple(chips)
 
 
+def _ask_person_chip(book: FaqBook) -> MessageAction:
+    return MessageAction(label=book.chips.ask_person, text=book.chips.ask_person, postback=ASK_POSTBACK)
+
+
 def _feedback_chips(book: FaqBook, entry_id: str) -> tuple[PostbackAction, PostbackAction]:
     up, down = book.chips.helpful, book.chips.not_helpful
     return (PostbackAction(label=up, data=f"{FEEDBACK_PREFIX}up:{entry_id}", display_text=up),
@@ -291,18 +296,18 @@ def replies_for(book: FaqBook, outcome: FaqOutcome) -> list[Reply]:
         return [Reply(Text(f"{m.suggest.splitlines()[0]}\n{lines}\n" + "\n".join(m.suggest.splitlines()[1:]),
                            quick_replies=tuple(chips)), meta=meta)]
     if outcome.kind == "not_ours":
-        return [Reply(Text(book.not_ours, quick_replies=(_said(book.chips.ask_person), *_menu_chips(book))),
+        return [Reply(Text(book.not_ours, quick_replies=(_ask_person_chip(book), *_menu_chips(book))),
                       meta={"faq": "not_ours", "score": outcome.score})]
     if outcome.kind in ("greeting", "thanks"):
         text = m.greeting if outcome.kind == "greeting" else m.thanks
         return [Reply(Text(text, quick_replies=_menu_chips(book)), meta={"faq": outcome.kind})]
-    return [Reply(Text(m.fallback, quick_replies=(_said(book.chips.ask_person), *_menu_chips(book))),
+    return [Reply(Text(m.fallback, quick_replies=(_ask_person_chip(book), *_menu_chips(book))),
                   meta={"faq": "fallback", "score": outcome.score})]
 
 
 def category_menu(book: FaqBook) -> list[Reply]:
     chips = [_category_chip(book, c.title) for c in book.categories]
-    chips = chips[: QUICK_REPLY_LIMIT - 2] + [_said(book.chips.ask_person), _said(book.chips.contact)]
+    chips = chips[: QUICK_REPLY_LIMIT - 2] + [_ask_person_chip(book), _said(book.chips.contact)]
     lines = "\n".join(f"・{c.title}" for c in book.categories)
     return [Reply(Text(f"{book.messages.menu}\n{lines}", quick_replies=tuple(chips)), meta={"faq": "menu"})]
 
@@ -383,7 +388,7 @@ def parse_feedback(data: str | None) -> tuple[str, str] | None:
 
 def feedback_replies(book: FaqBook, entry_id: str, vote: str) -> list[Reply]:
     text = book.messages.feedback_up if vote == "up" else book.messages.feedback_down
-    chips = () if vote == "up" else (_said(book.chips.ask_person), *_menu_chips(book))
+    chips = () if vote == "up" else (_ask_person_chip(book), *_menu_chips(book))
     return [Reply(Text(text, quick_replies=chips), meta={"faq": "feedback", "entry_id": entry_id, "vote": vote})]
 
 

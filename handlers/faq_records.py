@@ -6,17 +6,18 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timezone
 
-from sqlalchemy import BigInteger, Boolean, Column, DateTime, Integer, String, Table, Text, delete, false, insert, select, update
+from sqlalchemy import Boolean, Column, DateTime, String, Table, Text, delete, false, func, insert, select, update
 from sqlalchemy.engine import Connection
 
-from bot.store import as_aware, metadata, utc_naive
+from bot.store import Id, as_aware, metadata, utc_naive
 
-faq_revision = Table(  # one row, counted up with every change to the FAQ (taught, edited, company value)
-    "faq_revision", metadata,
-    Column("id", Integer, primary_key=True),
-    Column("n", BigInteger, nullable=False),
+faq_changes = Table(  # one row per change to the FAQ (taught, edited, company value): its id is the revision
+    "faq_changes", metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("at", DateTime, nullable=False),
+    sqlite_autoincrement=True,  # an id is never used twice, even after old rows are deleted
 )
 
 faq_edits = Table(
@@ -89,9 +90,9 @@ def set_company_value(tx: Connection, name: str, value: str, by: str, now: datet
 
 def revision(conn: Connection) -> int:
     """The FAQ's revision: it changes with every change made in the talk or the console."""
-    return conn.execute(select(faq_revision.c.n).where(faq_revision.c.id == 1)).scalar_one_or_none() or 0
+    return conn.execute(select(func.max(faq_changes.c.id))).scalar_one() or 0
 
 
 def bump(tx: Connection) -> None:
-    """Count a change, in the transaction that makes it (the row is made by the migration)."""
-    tx.execute(update(faq_revision).where(faq_revision.c.id == 1).values(n=faq_revision.c.n + 1))
+    """Count a change, in the transaction that makes it."""
+    tx.execute(insert(faq_changes).values(at=utc_naive(datetime.now(timezone.utc))))

@@ -15,7 +15,7 @@ from __future__ import annotations
 import yaml
 
 from bot.replies import LABEL_LIMIT, TEXT_LIMIT, Reply, Text
-from bot.text import one_line
+from bot.text import inert, one_line
 from handlers import records
 from handlers import ticket_records as tr
 
@@ -30,18 +30,25 @@ def _book(ctx):
     return ctx.services.faq.book
 
 
+def _usage(ctx) -> list[Reply]:
+    return [Reply(Text(ctx.texts("admin.usage", usage=ctx.texts("faq_teach.usage"))))]
+
+
 def add(args, event, ctx) -> list[Reply]:
-    if args and args[0].upper().startswith("F"):
+    if not args:
+        return _usage(ctx)
+    if args[0].upper().startswith("F"):
         return _add_question(args, event, ctx)
-    ticket = tr.get_ticket(ctx.tx, tr.parse_ticket_number(args[0]) or 0) if args else None
+    ticket_id = tr.parse_ticket_number(args[0])
+    ticket = tr.get_ticket(ctx.tx, ticket_id) if ticket_id else None
     if ticket is None:
-        return [Reply(Text(ctx.texts("tickets.unknown", number=args[0] if args else "?")))]
+        return [Reply(Text(ctx.texts("tickets.unknown", number=args[0])))]
     if ticket.status != tr.TicketStatus.ANSWERED:
         return _say("not_answered", ctx, number=ticket.number)
     known = next((item for item in tr.all_learned(ctx.tx) if item.ticket_id == ticket.id), None)
     if known is not None:
         return _say("already", ctx, number=ticket.number, id=known.id)
-    question = one_line(ticket.question, EXAMPLE_CHARS)
+    question = inert(one_line(ticket.question, EXAMPLE_CHARS))
     admin = event.source.user_id
     if len(args) >= 2:
         return _add_example(ctx, ticket, question, args[1].strip().lower(), admin)
@@ -50,15 +57,15 @@ def add(args, event, ctx) -> list[Reply]:
 
 def _add_question(args, event, ctx) -> list[Reply]:
     """A question the FAQ missed, from /unanswered, as an example of the entry that should answer it."""
-    raw = args[0].upper().removeprefix("F-").removeprefix("F")
-    row = records.get_question(ctx.tx, int(raw)) if raw.isdigit() else None
+    question_id = tr.parse_number(args[0], "F")
+    row = records.get_question(ctx.tx, question_id) if question_id else None
     if row is None or len(args) < 2:
-        return [Reply(Text(ctx.texts("admin.usage", usage=ctx.texts("faq_teach.usage"))))]
+        return _usage(ctx)
     entry_id = args[1].strip().lower()
     entry = _book(ctx).by_id.get(entry_id)
     if entry is None:
         return _say("unknown_entry", ctx, entry_id=entry_id)
-    question = one_line(row.text, EXAMPLE_CHARS)
+    question = inert(one_line(row.text, EXAMPLE_CHARS))
     known = next((i for i in tr.all_learned(ctx.tx) if i.entry_id == entry_id and i.question == question), None)
     if known is not None:
         return _say("already", ctx, number=f"F-{row.id}", id=known.id)
@@ -81,8 +88,10 @@ def _add_entry(ctx, ticket: tr.Ticket, question: str, admin: str) -> list[Reply]
     book = _book(ctx)
     guesses = [book.by_id[g] for g in ticket.guesses if g in book.by_id]
     category = guesses[0].category if guesses else book.categories[-1].id
-    title = one_line(ticket.question, LABEL_LIMIT)
-    answer = (ticket.answer or "")[:TEXT_LIMIT]
+    title = inert(one_line(ticket.question, LABEL_LIMIT))
+    if any(e.title == title for e in book.entries):  # titles are how members tell entries apart
+        title = inert(one_line(ticket.question, LABEL_LIMIT - len(ticket.number) - 2)) + f"（{ticket.number}）"
+    answer = inert(ticket.answer or "")[:TEXT_LIMIT]
     learned_id = tr.learn(ctx.tx, tr.LearnedKind.ENTRY, f"learned-{ticket.id}", question, admin, ctx.now,
                           answer=answer, title=title, category=category, ticket_id=ticket.id)
     ctx.records.audit.add(ctx.now, admin, "faq_learned", f"L-{learned_id} new entry", target=ticket.number)
@@ -101,19 +110,24 @@ def listing(args, event, ctx) -> list[Reply]:
     if not learned:
         return _say("learned_empty", ctx)
     lines = [ctx.texts("faq_teach.learned_header", count=len(learned))]
+    in_service = _book(ctx).by_id
     for item in learned[-30:]:
         key = "learned_entry" if item.kind == tr.LearnedKind.ENTRY else "learned_example"
-        lines.append(ctx.texts(f"faq_teach.{key}", id=item.id, title=_title_of(ctx, item.entry_id, learned),
-                               question=one_line(item.question, 60)))
+        line = ctx.texts(f"faq_teach.{key}", id=item.id, title=_title_of(ctx, item.entry_id, learned),
+                         question=one_line(item.question, 60))
+        if item.entry_id not in in_service:  # its entry was removed: the item is not used
+            line += ctx.texts("faq_teach.not_in_use")
+        lines.append(line)
     return [Reply(Text("\n".join(lines)))]
 
 
 def remove(args, event, ctx) -> list[Reply]:
-    raw = (args[0] if args else "").upper().removeprefix("L-").removeprefix("L")
-    learned_id = int(raw) if raw.isdigit() else 0
+    if not args:
+        return _usage(ctx)
+    learned_id = tr.parse_number(args[0], "L")
     gone = tr.forget(ctx.tx, learned_id) if learned_id else None
     if gone is None:
-        return _say("unknown_learned", ctx, id=raw or "?")
+        return _say("unknown_learned", ctx, id=args[0])
     ctx.records.audit.add(ctx.now, event.source.user_id, "faq_forgotten", f"L-{gone.id} ({gone.kind})",
                           target=gone.entry_id)
     return _say("removed", ctx, id=gone.id)
@@ -135,7 +149,7 @@ def export(args, event, ctx) -> list[Reply]:
     if not learned:
         return _say("learned_empty", ctx)
     header = ctx.texts("faq_teach.export_header")
-    return [Reply(Text(f"{header}\n{as_yaml(learned)}"[:TEXT_LIMIT]))]
+    return [Reply(Text(f"{header}\n{as_yaml(learned)}"))]  # a long export comes as several messages
 
 
 SUBCOMMANDS = {"add": add, "learned": listing, "remove": remove, "export": export}

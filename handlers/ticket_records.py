@@ -8,6 +8,7 @@ administrators, never in logs. Closed tickets are deleted after the retention pe
 from __future__ import annotations
 
 import json
+import unicodedata
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
@@ -44,6 +45,7 @@ tickets = Table(
     Column("answer", Text),
     Column("reminded_on", String(10)),  # the last day the administrators were reminded of it
     Index("ix_tickets_status", "status"),
+    sqlite_autoincrement=True,  # a ticket number is never given twice
 )
 
 faq_learned = Table(
@@ -58,6 +60,7 @@ faq_learned = Table(
     Column("ticket_id", Id),
     Column("created_by", String(200), nullable=False),
     Column("created_at", DateTime, nullable=False),
+    sqlite_autoincrement=True,
 )
 
 
@@ -65,9 +68,16 @@ def ticket_number(ticket_id: int) -> str:
     return f"Q-{ticket_id:04d}"
 
 
+def parse_number(text: str, prefix: str) -> int | None:
+    """'Q-0001', 'q1', '1' -> 1 for prefix 'Q'; None for anything else (ASCII digits only, at most 9)."""
+    value = unicodedata.normalize("NFKC", text).strip().upper().removeprefix(f"{prefix}-").removeprefix(prefix)
+    if not (value.isascii() and value.isdigit() and len(value) <= 9) or int(value) == 0:
+        return None
+    return int(value)
+
+
 def parse_ticket_number(text: str) -> int | None:
-    value = text.strip().upper().removeprefix("Q-").removeprefix("Q")
-    return int(value) if value.isdigit() and int(value) > 0 else None
+    return parse_number(text, "Q")
 
 
 @dataclass(frozen=True)

@@ -18,18 +18,20 @@ from bot.errors import ApiError
 from bot.events import InternalEvent, MessageEvent, PostbackEvent, TextContent
 from bot.replies import Buttons, MessageAction, Recipient, Reply, Text
 from bot.text import one_line, squash
-from handlers import records
+from handlers import faq, records
 from handlers import ticket_records as tr
+from handlers.loss_words import is_loss_message
 from handlers.lost_device import admin_recipients, words
 
 FLOW_ASK = "ask_person"  # an employee: the next message is the question
 FLOW_ANSWER = "ticket_answer"  # an administrator: the next message is the answer
-ASK_POSTBACK = "ticket:ask"
-IDLE = timedelta(minutes=30)
+ASK_POSTBACK = faq.ASK_POSTBACK
+IDLE = timedelta(minutes=30)  # the bot waits this long for the question
+ANSWER_IDLE = timedelta(hours=8)  # and this long for an administrator's answer after 回答する
 QUESTION_WINDOW = timedelta(minutes=30)  # 「担当者に聞く」 takes the question asked within this time
 TICKETS_PER_DAY = 5  # per member, in any 24 hours
 QUESTION_CHARS = 500
-ANSWER_CHARS = 1500
+ANSWER_CHARS = 4000  # sent as two or more messages when longer than one (2,000 characters)
 REMINDER_KIND = "tickets_reminder"
 
 
@@ -60,11 +62,16 @@ def members_named(event, read, services) -> list[tuple[str, bool]]:
     return [(user_id, False)] if conversation is not None and conversation.flow == FLOW_ASK else []
 
 
-def _name(ctx, user_id: str) -> str:
+def _asker(ctx, ticket: tr.Ticket) -> str:
+    """「山田 太郎さん」, or 「名前不明の方」 when the directory did not say."""
+    return ctx.texts("tickets.person", name=ticket.asker_name) if ticket.asker_name else ctx.texts("tickets.someone")
+
+
+def _name(ctx, user_id: str) -> str | None:
     try:
-        return display_name(ctx.services.directory.get_user(user_id)) or ctx.texts("tickets.someone")
+        return display_name(ctx.services.directory.get_user(user_id)) or None
     except ApiError:
-        return ctx.texts("tickets.someone")
+        return None
 
 
 # -- employees ------------------------------------------------------------------------------------
@@ -78,28 +85,31 @@ def handle_ask(event, ctx):
     if latest is None:
         ctx.records.conversations.save(user_id, FLOW_ASK, "question", {}, ctx.now, IDLE, event.source.channel_id)
         return [Reply(Text(ctx.texts("tickets.ask_for_question")))]
-    return _open(ctx, user_id, latest.text)
+    return _open(ctx, user_id, latest.text, in_room=bool(event.source.channel_id))
 
 
-def _open(ctx, user_id: str, question: str) -> list[Reply]:
+def _open(ctx, user_id: str, question: str, in_room: bool = False) -> list[Reply]:
+    question = one_line(question, QUESTION_CHARS)
+    same = next((t for t in tr.open_tickets(ctx.tx, limit=200) if t.asker_id == user_id and t.question == question), None)
+    if same is not None:
+        return [Reply(Text(ctx.texts("tickets.already_asked", number=same.number)))]
     if tr.asked_since(ctx.tx, user_id, ctx.now - timedelta(days=1)) >= TICKETS_PER_DAY:
         ctx.records.audit.add(ctx.now, user_id, "ticket_refused", f"more than {TICKETS_PER_DAY} in a day")
-        return [Reply(Text(ctx.texts("tickets.too_many")))]
+        return [Reply(Text(ctx.texts("tickets.too_many", limit=TICKETS_PER_DAY)))]
     book = ctx.services.faq.book
-    question = one_line(question, QUESTION_CHARS)
     guesses = [r.id for r in book.matcher.rank(question)[:3] if r.id in book.by_id]
     ticket = tr.open_ticket(ctx.tx, user_id, _name(ctx, user_id), question, guesses, ctx.now)
     ctx.records.audit.add(ctx.now, user_id, "ticket_opened", "open", target=ticket.number)
     company = book.company
-    told = Text(ctx.texts("tickets.asked", number=ticket.number, work_start=company.get("work_start", ""),
-                          work_end=company.get("work_end", "")))
+    told = Text(ctx.texts("tickets.asked_in_room" if in_room else "tickets.asked", number=ticket.number,
+                          work_start=company.get("work_start", ""), work_end=company.get("work_end", "")))
     return [Reply(told), *_notice_to_admins(ctx, ticket)]
 
 
 def _notice_to_admins(ctx, ticket: tr.Ticket) -> list[Reply]:
     book = ctx.services.faq.book
     titles = "、".join(book.by_id[g].title for g in ticket.guesses if g in book.by_id) or ctx.texts("tickets.no_guesses")
-    text = ctx.texts("tickets.to_admins", number=ticket.number, asker=ticket.asker_name or ctx.texts("tickets.someone"),
+    text = ctx.texts("tickets.to_admins", number=ticket.number, asker=_asker(ctx, ticket),
                      question=one_line(ticket.question, 300), guesses=titles)
     buttons = (MessageAction(ctx.texts("tickets.answer_button"), postback=f"admin:ticket_answer:{ticket.id}"),
                MessageAction(ctx.texts("tickets.dismiss_button"), postback=f"admin:ticket_dismiss:{ticket.id}"))
@@ -114,16 +124,39 @@ def handle_conversation(event, ctx):
     user_id = event.source.user_id
     conversation = ctx.records.conversations.get(user_id)
     if (conversation is None or conversation.flow not in (FLOW_ASK, FLOW_ANSWER)
-            or conversation.channel_id != event.source.channel_id or conversation.expires_at <= ctx.now):
+            or conversation.channel_id != event.source.channel_id):
         return None
+    if conversation.expires_at <= ctx.now:
+        ctx.records.conversations.end(user_id)
+        if conversation.flow == FLOW_ANSWER:  # not an employee's question: do not let the FAQ take it
+            number = tr.ticket_number(conversation.data["ticket"])
+            return [Reply(Text(ctx.texts("tickets.answer_expired", number=number)))]
+        return None
+    if conversation.flow == FLOW_ASK and _not_a_question(event, ctx, text, data):
+        ctx.records.conversations.end(user_id)
+        return None  # a button, the menu, a lost phone...: handled as usual, the prompt is dropped
     ctx.records.conversations.end(user_id)
     cancelled = squash(text) in {squash(w) for w in words().cancel}
     if conversation.flow == FLOW_ASK:
-        return [Reply(Text(ctx.texts("tickets.cancelled")))] if cancelled else _open(ctx, user_id, text)
+        if cancelled:
+            return [Reply(Text(ctx.texts("tickets.cancelled")))]
+        return _open(ctx, user_id, text, in_room=bool(event.source.channel_id))
     ticket_id = conversation.data["ticket"]
     if cancelled:
         return [Reply(Text(ctx.texts("tickets.answer_cancelled", number=tr.ticket_number(ticket_id))))]
+    if len(text.strip()) > ANSWER_CHARS:  # keep waiting for a shorter one
+        ctx.records.conversations.save(user_id, FLOW_ANSWER, "answer", conversation.data, ctx.now, ANSWER_IDLE,
+                                       event.source.channel_id)
+        return [Reply(Text(ctx.texts("tickets.answer_too_long", limit=ANSWER_CHARS)))]
     return answer_ticket(ctx, user_id, ticket_id, text)
+
+
+def _not_a_question(event, ctx, text: str, data: str | None) -> bool:
+    """What is clearly not the question the bot asked for: a button, the menu, the ask chip again, a
+    lost phone."""
+    book = ctx.services.faq.book
+    return bool(data) or is_ask(event, ctx.services) or faq.browse_request(book, text) is not None \
+        or is_loss_message(text)
 
 
 # -- administrators -------------------------------------------------------------------------------
@@ -133,13 +166,15 @@ def answer_ticket(ctx, admin: str, ticket_id: int, answer: str) -> list[Reply]:
     ticket = tr.get_ticket(ctx.tx, ticket_id)
     if ticket is None:
         return [Reply(Text(ctx.texts("tickets.unknown", number=tr.ticket_number(ticket_id))))]
-    answer = answer.strip()[:ANSWER_CHARS]
+    answer = answer.strip()
+    if len(answer) > ANSWER_CHARS:
+        return [Reply(Text(ctx.texts("tickets.answer_too_long", limit=ANSWER_CHARS)))]
     if not tr.close_ticket(ctx.tx, ticket.id, tr.TicketStatus.ANSWERED, admin, ctx.now, answer):
         return [Reply(Text(ctx.texts("tickets.already_closed", number=ticket.number)))]
     ctx.records.audit.add(ctx.now, admin, "ticket_answered", "answered", target=ticket.number)
     to_asker = Text(ctx.texts("tickets.answer_to_asker", number=ticket.number, question=one_line(ticket.question, 300),
                               answer=answer))
-    asker = ticket.asker_name or ctx.texts("tickets.someone")
+    asker = _asker(ctx, ticket)
     done = Text(ctx.texts("tickets.answered", number=ticket.number, asker=asker) + "\n"
                 + ctx.texts("tickets.teach_offer"), quick_replies=_teach_chips(ctx, ticket))
     return [Reply(to_asker, to=Recipient(user_id=ticket.asker_id)), Reply(done)]
@@ -169,6 +204,9 @@ def answer_command(args, event, ctx):
     return answer_ticket(ctx, event.source.user_id, ticket_id, parts[2])
 
 
+answer_command.audited_args = 1  # the ticket number; the answer itself stays out of the audit log
+
+
 def answer_button(args, event, ctx):
     """回答する: the administrator's next message (here) is the answer."""
     ticket = tr.get_ticket(ctx.tx, _ticket_id(args) or 0)
@@ -176,10 +214,10 @@ def answer_button(args, event, ctx):
         return [Reply(Text(ctx.texts("tickets.unknown", number=args[0] if args else "?")))]
     if ticket.status != tr.TicketStatus.OPEN:
         return [Reply(Text(ctx.texts("tickets.already_closed", number=ticket.number)))]
-    ctx.records.conversations.save(event.source.user_id, FLOW_ANSWER, "answer", {"ticket": ticket.id}, ctx.now, IDLE,
-                                   event.source.channel_id)
+    ctx.records.conversations.save(event.source.user_id, FLOW_ANSWER, "answer", {"ticket": ticket.id}, ctx.now,
+                                   ANSWER_IDLE, event.source.channel_id)
     return [Reply(Text(ctx.texts("tickets.answer_prompt", number=ticket.number,
-                                 asker=ticket.asker_name or ctx.texts("tickets.someone"),
+                                 asker=_asker(ctx, ticket),
                                  question=one_line(ticket.question, 300))))]
 
 
@@ -208,15 +246,16 @@ def _age(ctx, since: datetime) -> str:
 
 def _items(ctx, tickets: list[tr.Ticket]) -> str:
     return "\n".join(ctx.texts("tickets.list_item", number=t.number, age=_age(ctx, t.created_at),
-                               asker=t.asker_name or ctx.texts("tickets.someone"), question=one_line(t.question, 60))
+                               asker=_asker(ctx, t), question=one_line(t.question, 60))
                      for t in tickets)
 
 
 def tickets_command(args, event, ctx):
-    tickets = tr.open_tickets(ctx.tx, limit=20)
+    tickets = tr.open_tickets(ctx.tx, limit=1000)
     if not tickets:
         return [Reply(Text(ctx.texts("tickets.list_empty")))]
-    return [Reply(Text(ctx.texts("tickets.list_header", count=len(tickets)) + "\n" + _items(ctx, tickets)))]
+    header = ctx.texts("tickets.list_header", count=len(tickets))
+    return [Reply(Text(header + "\n" + _items(ctx, tickets[:20])))]
 
 
 def admin_commands() -> dict:

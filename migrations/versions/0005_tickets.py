@@ -29,6 +29,7 @@ def upgrade() -> None:
         sa.Column("handled_by", sa.String(200)),
         sa.Column("answer", sa.Text),
         sa.Column("reminded_on", sa.String(10)),
+        sqlite_autoincrement=True,
     )
     op.create_index("ix_tickets_status", "tickets", ["status"])
     op.create_table(
@@ -43,6 +44,7 @@ def upgrade() -> None:
         sa.Column("ticket_id", Id),
         sa.Column("created_by", sa.String(200), nullable=False),
         sa.Column("created_at", sa.DateTime, nullable=False),
+        sqlite_autoincrement=True,
     )
 
 

@@ -12,14 +12,16 @@ down_revision = "0005"
 branch_labels = None
 depends_on = None
 
+Id = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
+
 
 def upgrade() -> None:
-    revision_table = op.create_table(
-        "faq_revision",
-        sa.Column("id", sa.Integer, primary_key=True),
-        sa.Column("n", sa.BigInteger, nullable=False),
+    op.create_table(
+        "faq_changes",
+        sa.Column("id", Id, primary_key=True, autoincrement=True),
+        sa.Column("at", sa.DateTime, nullable=False),
+        sqlite_autoincrement=True,
     )
-    op.bulk_insert(revision_table, [{"id": 1, "n": 0}])
     op.create_table(
         "console_sessions",
         sa.Column("id_hash", sa.String(64), primary_key=True),
@@ -52,4 +54,4 @@ def downgrade() -> None:
     op.drop_table("company_values")
     op.drop_table("faq_edits")
     op.drop_table("console_sessions")
-    op.drop_table("faq_revision")
+    op.drop_table("faq_changes")

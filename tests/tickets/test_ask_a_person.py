@@ -88,7 +88,7 @@ def test_the_answer_button_takes_the_next_message_and_dismiss_closes(stack, empl
     before = employee.seen()
     closed = admin_room.press(second, "対応不要")
     assert "Q-0002" in message_text(closed[-1])
-    assert "回答はありません" in message_text(employee.wait_new(before)[-1])
+    assert "回答は控えさせていただきます" in message_text(employee.wait_new(before)[-1])
     assert [t.status for t in rows(stack, tr.tickets)] == ["answered", "dismissed"]
 
 
@@ -145,7 +145,7 @@ def test_an_example_is_added_to_an_existing_entry(stack, employee, admin_room):
     ask_a_person(employee, admin_room)
     done = admin_room.say(f"/answer Q-0001 {ANSWER}")
     chips = labels(done[-1])
-    example = next(c for c in chips if c.startswith("例に追加"))
+    example = next(c for c in chips if c.startswith("例文に追加"))
     added = admin_room.press(done[-1], example)
     assert "例文" in message_text(added[-1])
     learned = rows(stack, tr.faq_learned)

@@ -144,3 +144,61 @@ def test_a_question_given_a_thumbs_down_can_become_an_example_of_the_right_entry
     with bot.runtime.store.engine.connect() as conn:
         last = records.last_question(conn, "u1", bot.clock.now() - timedelta(minutes=1))
     assert last.entry_id == "environments"
+
+
+def test_the_question_prompt_lets_a_lost_phone_or_the_menu_through(bot):
+    [prompt] = bot.say("u1", "担当者に聞く")
+    assert "1通で送って" in prompt
+    lost = bot.say("u1", "端末をなくした")
+    assert tickets(bot) == [] and any("ログアウト" in t or "報告" in t for t in lost)
+
+
+def test_asking_twice_keeps_one_ticket(bot):
+    ask(bot)
+    bot.clock.advance(seconds=1)
+    [again, *_] = bot.say("u1", "担当者に聞く")
+    assert "Q-0001" in again and "送ってあります" in again
+    assert len(tickets(bot)) == 1
+
+
+@pytest.mark.parametrize("command", ["/answer Q-一 回答です", "/answer Q-99999999999999999999 回答です",
+                                     "/faq remove L-99999999999999999999", "/faq add F-99999999999999999999 snooze",
+                                     "/faq add", "/faq remove", "/answer Q-0001"])
+def test_odd_numbers_get_a_clear_answer(bot, command):
+    ask(bot)
+    [reply] = bot.say(ADMIN, command)
+    assert any(word in reply for word in ("使い方", "見つかりません", "ありません")), reply
+    assert tickets(bot)[0].status == "open"
+
+
+def test_the_answers_text_stays_out_of_the_audit_log(bot):
+    ask(bot)
+    bot.say(ADMIN, "/answer Q-0001 秘密の回答です")
+    with bot.runtime.store.engine.connect() as conn:
+        logged = " ".join(f"{r.action} {r.result} {r.target}" for r in conn.execute(select(records.audit_log)))
+    assert "ticket_answered" in logged and "秘密" not in logged
+
+
+def test_a_long_answer_is_refused_and_a_long_one_within_the_limit_arrives_whole(bot):
+    ask(bot)
+    [refused] = bot.say(ADMIN, "/answer Q-0001 " + "あ" * 4001)
+    assert "長すぎます" in refused and tickets(bot)[0].status == "open"
+    before = len(bot.texts_to("u1"))
+    bot.say(ADMIN, "/answer Q-0001 " + "ぬ" * 3000 + "おわり")
+    received = "".join(bot.texts_to("u1")[before:])
+    assert received.count("ぬ") == 3000 and received.endswith("おわり")
+
+
+def test_an_answer_after_the_prompt_expired_is_not_taken_for_a_question(bot, clock):
+    ask(bot)
+    bot.say(ADMIN, "回答する", postback="admin:ticket_answer:1")
+    clock.advance(hours=9)
+    [reply] = bot.say(ADMIN, "5日までです。")
+    assert "受付時間" in reply and tickets(bot)[0].status == "open"
+
+
+def test_in_a_team_room_the_chip_opens_a_ticket_and_says_the_answer_comes_one_to_one(bot):
+    bot.say("u1", "ボット 社内報の原稿はいつまでに出せばいいですか", channel_id="team-room")
+    told = bot.say("u1", "担当者に聞く", channel_id="team-room", postback="ticket:ask")
+    assert any("1対1" in t for t in told)
+    assert [t.question for t in tickets(bot)] == ["社内報の原稿はいつまでに出せばいいですか"]

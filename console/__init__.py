@@ -19,10 +19,11 @@ import logging
 import secrets
 from urllib.parse import urlencode
 
-from flask import Blueprint, Flask, abort, current_app, g, redirect, render_template, request, session, url_for
-from flask_wtf.csrf import CSRFProtect
+from flask import Blueprint, Flask, abort, current_app, g, jsonify, redirect, render_template, request, session, url_for
+from flask_wtf.csrf import CSRFError, CSRFProtect
 
 from bot.errors import ApiError
+from bot.webhook import blueprint as webhook_blueprint
 from console import sessions
 from handlers import records
 
@@ -45,10 +46,20 @@ def register_console(app: Flask, runtime, dispatcher) -> None:
         WTF_CSRF_TIME_LIMIT=None,  # the token lives as long as the session
     )
     csrf.init_app(app)
-    for name, view in app.view_functions.items():
-        if not name.startswith("console."):
-            csrf.exempt(view)  # the webhook is signed by LINE WORKS, not by a browser form
+    csrf.exempt(webhook_blueprint)  # callbacks are signed by LINE WORKS, not sent by a browser form
     from console import pages  # noqa: F401  (registers the pages on the blueprint)
+
+    @app.errorhandler(CSRFError)
+    def csrf_refused(_error):
+        return render_template("message.html", title="この操作は受け付けられませんでした",
+                               message="ページを開き直してから、もう一度お試しください。", retry=True), 400
+
+    @app.errorhandler(413)
+    def too_large(_error):
+        if request.path.startswith("/admin/"):
+            return render_template("message.html", title="ファイルが大きすぎます",
+                                   message="1MBまでのファイルにしてください。"), 413
+        return jsonify({"error": "body too large"}), 413
 
     app.extensions["console"] = Console(runtime, dispatcher)
     app.register_blueprint(blueprint)
@@ -86,8 +97,20 @@ def require_sign_in():
         if request.method != "GET":
             abort(403)
         return _to_sign_in()
+    if not _still_admin(runtime, g.admin.user_id):  # removed from the administrators since signing in
+        sessions.close_session(runtime.store, session.get("sid"))
+        session.clear()
+        return render_template("message.html", title="このページは管理者専用です",
+                               message="このボットの管理者として登録されていないため、表示できません。"), 403
     runtime.services.faq.refresh(_read)  # the FAQ as changed by any process
     return None
+
+
+def _still_admin(runtime, user_id: str) -> bool:
+    try:
+        return runtime.services.admins.is_admin(user_id)  # the directory's answer is cached for minutes
+    except ApiError:
+        return True  # the directory is unavailable: the session stands until it answers again
 
 
 def _read(fn):

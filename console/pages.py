@@ -24,6 +24,8 @@ from handlers.faq_chat import Changes
 from scheduler.broadcast import Audience
 
 CSV_FIELDS = ["id", "category", "title", "questions", "answer"]
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")  # a spreadsheet would run such a cell as a formula
+NOT_FROM_THE_CONSOLE = ("admin:ticket_answer:",)  # would make the talk wait for an answer typed there
 
 
 def _read(fn):
@@ -59,6 +61,16 @@ def local_time(moment) -> str:
     return aware.astimezone(console().runtime.settings.tz).strftime("%Y/%m/%d %H:%M")
 
 
+@blueprint.app_template_filter("action")
+def action_label(action: str) -> str:
+    """An audit action in Japanese (config/messages.yaml `audit_labels`)."""
+    texts = console().runtime.texts
+    kind, _, name = action.partition(":")
+    if name and texts.has(f"audit_labels.{kind}"):
+        return texts(f"audit_labels.{kind}", name=name.lstrip("@"))
+    return texts(f"audit_labels.{action}") if texts.has(f"audit_labels.{action}") else action
+
+
 @blueprint.context_processor
 def page_values():
     return {"admin": getattr(g, "admin", None), "name_of": name_of}
@@ -87,11 +99,20 @@ def command():
     if extra:
         text = f"{text} {extra}"
     postback = request.form.get("postback") or None
-    if not (text.startswith("/") or (postback or "").startswith("admin:")):
+    allowed = text.startswith("/") or ((postback or "").startswith("admin:")
+                                       and not postback.startswith(NOT_FROM_THE_CONSOLE))
+    if not allowed:
         return render_template("result.html", replies=[{"text": "このページから送れない操作です。", "buttons": []}]), 400
     runtime = console().runtime
     replies = run_command(runtime, console().dispatcher, g.admin.user_id, text, postback)
-    return render_template("result.html", replies=replies_view(replies), back=request.form.get("back"))
+    return render_template("result.html", replies=replies_view(replies), back=_page_path(request.form.get("back")))
+
+
+def _page_path(back: str | None) -> str | None:
+    """A page of this console to go back to; anything else (another site, a script) is dropped."""
+    if back and back.startswith("/admin/") and not back.startswith("//") and "\\" not in back:
+        return back
+    return None
 
 
 # -- dashboard ------------------------------------------------------------------------------------
@@ -211,7 +232,7 @@ def _entry_from_form(form) -> dict:
             "title": form.get("title", "").strip(), "questions": questions, "answer": form.get("answer", "").strip()}
 
 
-def _check_and_save(rows: list[dict], hidden: tuple[str, ...] = ()) -> list[str]:
+def _check_and_save(rows: list[dict], hidden: tuple[str, ...] = (), adding: bool = False) -> list[str]:
     """Validate `rows` (whole entries) by building the FAQ with them; save them only when it builds."""
     runtime = console().runtime
     library = runtime.services.faq
@@ -219,15 +240,17 @@ def _check_and_save(rows: list[dict], hidden: tuple[str, ...] = ()) -> list[str]
     edits = [faq_records.EntryEdit(r["id"], r["category"], r["title"], tuple(r["questions"]), r["answer"], False,
                                    g.admin.user_id, now) for r in rows]
     edits += [faq_records.EntryEdit(entry_id, "", "", (), "", True, g.admin.user_id, now) for entry_id in hidden]
-    problems = _problems(rows, library)
+    problems = _problems(rows, library, adding)
     if problems:
         return problems
     changed = [e.entry_id for e in edits]
     trial = Changes(library.changes.company, tuple(e for e in library.changes.edits if e.entry_id not in changed)
                     + tuple(edits), library.changes.learned)
-    content, left_out = faq.with_changes(library._base.content, trial.learned, trial.edits)
-    if any(f"edit {entry_id}" in left_out for entry_id in changed):
-        return ["項目の内容が正しくありません（ID・カテゴリ・タイトル20文字以内・質問・回答を確認してください）。"]
+    _, before = faq.with_changes(library._base.content, library.changes.learned, library.changes.edits)
+    _, left_out = faq.with_changes(library._base.content, trial.learned, trial.edits)
+    if set(left_out) - set(before):
+        return ["項目の内容が正しくありません。ID・カテゴリ・タイトル（20文字以内）・質問・回答を確認してください。"
+                "回答の中の { } は {allowance_yen} のような会社の設定の名前にだけ使えます。"]
     with runtime.store.transaction() as tx:
         for edit in edits:
             faq_records.save_edit(tx, edit.entry_id, edit.category or "-", edit.title or "-", list(edit.questions),
@@ -238,13 +261,25 @@ def _check_and_save(rows: list[dict], hidden: tuple[str, ...] = ()) -> list[str]
     return []
 
 
-def _problems(rows: list[dict], library) -> list[str]:
+def _problems(rows: list[dict], library, adding: bool = False) -> list[str]:
     categories = {c.id for c in library.book.categories}
-    problems = []
-    for n, row in enumerate(rows, start=1):
-        where = f"{n}行目（{row['id'] or 'IDなし'}）" if len(rows) > 1 else "入力"
-        if not row["id"] or not all(ch.isascii() and (ch.isalnum() or ch == "-") for ch in row["id"]):
-            problems.append(f"{where}: ID は半角の英小文字・数字・ハイフンで書いてください。")
+    changed = {row["id"] for row in rows}
+    titles = {e.title: e.id for e in library.book.entries if e.id not in changed}
+    problems, seen = [], set()
+    for row in rows:
+        where = f"{row['line']}件目（{row['id'] or 'IDなし'}）" if "line" in row else "入力"
+        if not row["id"] or not all(ch.isascii() and (ch.isalnum() or ch == "-") for ch in row["id"]) \
+                or row["id"].startswith("learned-"):
+            problems.append(f"{where}: ID は半角の英小文字・数字・ハイフンで書いてください（learned- で始まる ID は使えません）。")
+        if row["id"] in seen:
+            problems.append(f"{where}: 同じ ID が2回あります。")
+        seen.add(row["id"])
+        if adding and row["id"] in library.book.by_id:
+            problems.append(f"{where}: ID「{row['id']}」はすでにあります。別の ID にしてください。")
+        if row["title"] in titles:
+            problems.append(f"{where}: タイトル「{row['title']}」は別の項目（{titles[row['title']]}）と同じです。")
+        if any("\x00" in str(value) for value in row.values()):
+            problems.append(f"{where}: 使えない文字が含まれています。")
         if row["category"] not in categories:
             problems.append(f"{where}: カテゴリ「{row['category']}」はありません。")
         if not row["title"] or len(row["title"]) > 20:
@@ -259,7 +294,9 @@ def _problems(rows: list[dict], library) -> list[str]:
 @blueprint.post("/faq/entry")
 def faq_entry_save():
     row = _entry_from_form(request.form)
-    problems = _check_and_save([row])
+    adding = request.form.get("mode") != "edit"
+    problems = _check_and_save([row], adding=adding)
+    row["mode"] = "add" if adding else "edit"
     book = console().runtime.services.faq.book
     if problems:
         return render_template("faq_entry.html", entry=None, form=row, categories=book.categories,
@@ -275,9 +312,15 @@ def faq_remove():
     library = runtime.services.faq
     shipped = {e.id for e in library._base.entries}
     now = runtime.clock.now()
+    if entry_id not in library.book.by_id:
+        return render_template("message.html", title="項目が見つかりません", message="その項目はもうありません。"), 404
     with runtime.store.transaction() as tx:
         if entry_id in shipped:
             faq_records.save_edit(tx, entry_id, "-", "-", [], "-", g.admin.user_id, now, hidden=True)
+        elif entry_id.startswith("learned-"):  # taught in the talk: the same as /faq remove
+            for item in tr.all_learned(tx):
+                if item.entry_id == entry_id:
+                    tr.forget(tx, item.id)
         else:
             faq_records.drop_edit(tx, entry_id)
         records.audit(tx, now, g.admin.user_id, "console_faq_removed", "ok", target=entry_id)
@@ -296,9 +339,19 @@ def faq_restore():
     return faq_page()
 
 
+def _cell(value) -> str:
+    text = str(value)
+    return "'" + text if text.startswith(FORMULA_START) else text
+
+
+def _uncell(value: str | None) -> str:
+    text = value or ""
+    return text[1:] if text.startswith("'") and text[1:2] and text[1:].startswith(FORMULA_START) else text
+
+
 def _csv_response(rows: list[list[str]], name: str) -> Response:
     buffer = io.StringIO()
-    csv.writer(buffer).writerows(rows)
+    csv.writer(buffer).writerows([[_cell(v) for v in row] for row in rows])
     return Response("\ufeff" + buffer.getvalue(), mimetype="text/csv; charset=utf-8",
                     headers={"Content-Disposition": f"attachment; filename={name}"})
 
@@ -332,13 +385,22 @@ def faq_import():
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError:
         return _import_result(["ファイルを UTF-8 の CSV として読めませんでした。"]), 400
-    reader = csv.DictReader(io.StringIO(text))
-    if reader.fieldnames is None or [f.strip() for f in reader.fieldnames] != CSV_FIELDS:
+    if "\x00" in text:
+        return _import_result(["使えない文字（NUL）が含まれています。"]), 400
+    try:
+        items = list(csv.DictReader(io.StringIO(text)))
+        header = next(csv.reader(io.StringIO(text)), [])
+    except csv.Error as exc:
+        return _import_result([f"CSV として読めませんでした（{exc}）。"]), 400
+    if [f.strip() for f in header] != CSV_FIELDS:
         return _import_result([f"1行目は {','.join(CSV_FIELDS)} にしてください。"]), 400
     book = console().runtime.services.faq.book
     rows, unchanged = [], 0
-    for item in reader:
-        row = _entry_from_form({**item, "questions": item.get("questions") or ""})
+    for line, item in enumerate(items, start=1):
+        if None in item:
+            return _import_result([f"{line}件目: 列が多すぎます（{len(CSV_FIELDS)}列にしてください）。"]), 400
+        row = _entry_from_form({k: _uncell(v) for k, v in item.items()})
+        row["line"] = line
         current = book.by_id.get(row["id"])
         if current and (current.category, current.title, list(current.questions), current.answer) == (
                 row["category"], row["title"], row["questions"], row["answer"]):
@@ -455,8 +517,8 @@ def audit_page():
 
 @blueprint.get("/audit.csv")
 def audit_csv():
-    rows = [["日時", "操作した人", "ID", "操作", "結果", "対象", "報告"]]
+    rows = [["日時", "操作した人", "ID", "操作", "操作（コード）", "結果", "対象", "報告"]]
     for r in _audit_rows(request.args, limit=10000):
-        rows.append([local_time(r.at), name_of(r.actor_id), r.actor_id, r.action, r.result, r.target or "",
+        rows.append([local_time(r.at), name_of(r.actor_id), r.actor_id, action_label(r.action), r.action, r.result, r.target or "",
                      records.report_number(r.report_id) if r.report_id else ""])
     return _csv_response(rows, "audit.csv")

@@ -27,7 +27,7 @@ from typing import Iterable
 from pydantic import ValidationError
 
 from bot.replies import QUICK_REPLY_LIMIT, Buttons, MessageAction, PostbackAction, Reply, Text, UriAction
-from config.company import company_values
+from config.company import company_values, fill
 from config.faq import Category, Chips, Entry, FaqContent, FaqError, Messages, load_faq_content
 from config.files import read_yaml
 from config.vocabulary import DEFAULT_VOCABULARY_PATH, Vocabulary, VocabularyError, load_vocabulary
@@ -147,7 +147,7 @@ def with_changes(content: FaqContent, learned=(), edits=()) -> tuple[FaqContent,
     entries = {e.id: e for e in content.entries}
     left_out: list[str] = []
     for change in edits:
-        entry = _edited(entries.get(change.entry_id), change, [c.id for c in content.categories])
+        entry = _edited(entries.get(change.entry_id), change, [c.id for c in content.categories], content.company)
         if change.hidden:
             entries.pop(change.entry_id, None)
         elif entry is None:
@@ -168,12 +168,19 @@ def with_changes(content: FaqContent, learned=(), edits=()) -> tuple[FaqContent,
                 left_out.append(f"L-{item.id}")
             else:
                 entries[target.id] = target.model_copy(update={"questions": [*target.questions, item.question]})
+    for entry_id, entry in entries.items():  # an entry taken out of service is no longer a related question
+        if any(r not in entries for r in entry.related):
+            entries[entry_id] = entry.model_copy(update={"related": [r for r in entry.related if r in entries]})
     return replace(content, entries=tuple(entries.values())), left_out
 
 
-def _edited(shipped: Entry | None, change, categories: list[str]) -> Entry | None:
+def _edited(shipped: Entry | None, change, categories: list[str], company: dict[str, str]) -> Entry | None:
+    problems: list[str] = []
+    answer = fill(change.answer, company, "answer", problems)  # {allowance_yen} written in the console
+    if problems:
+        return None
     fields = {"id": change.entry_id, "category": change.category, "title": change.title,
-              "questions": list(change.questions), "answer": change.answer}
+              "questions": list(change.questions), "answer": answer}
     if change.category not in categories:
         return None
     try:
@@ -266,7 +273,7 @@ def _answer_replies(book: FaqBook, entry: Entry, outcome: FaqOutcome) -> list[Re
     chips: list = [MessageAction(label=a.label, text=a.text) for a in entry.actions]
     room = QUICK_REPLY_LIMIT - 2 - len(chips)
     runner_up = [c for c in outcome.candidates[1:2] if c != entry.id and c in book.by_id]
-    related = runner_up + [r for r in entry.related if r not in runner_up]
+    related = runner_up + [r for r in entry.related if r not in runner_up and r in book.by_id]
     chips += [_ask_chip(book.by_id[r]) for r in related[:room]]
     chips += _feedback_chips(book, entry.id)
     meta = {"faq": "answer", "entry_id": entry.id, "score": outcome.score}

@@ -21,6 +21,7 @@ import math
 import threading
 import time
 from collections import Counter, deque
+from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Callable, Iterator
 
@@ -31,6 +32,7 @@ from bot.outbox import PRIORITY_BROADCAST, PRIORITY_NOTICE, OutboxSender, SendOu
 from bot.owners import lease_owner
 from bot.status import Status
 from bot.store import OutgoingMessage, Store, as_aware
+from handlers import faq_records
 from handlers import reminder_records as rr
 from scheduler.config import Reminder, ReminderBook
 from scheduler.service import ReminderService
@@ -268,9 +270,12 @@ class Broadcaster:
             return
         with self.store.transaction() as tx:
             rr.set_phase(tx, row.id, self.owner, rr.BroadcastPhase.ENUMERATING, now, self.lease_seconds)
+            changed = faq_records.company_overrides(tx)  # company values changed in the console
         day = datetime.fromisoformat(row.occurrence).date()
-        contents = {"user": self.book.contents(reminder, day, to_user=True),
-                    "channel": self.book.contents(reminder, day, to_user=False)}
+        book = replace(self.book, company={**self.book.company, **{k: v for k, v in changed.items()
+                                                                   if k in self.book.company}})
+        contents = {"user": book.contents(reminder, day, to_user=True),
+                    "channel": book.contents(reminder, day, to_user=False)}
         skipped: Counter = Counter()
         queued = total = 0
         for page in self.audience.pages(reminder, skipped):

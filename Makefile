@@ -34,10 +34,12 @@ bench-deps:
 	@command -v wrk >/dev/null 2>&1 || \
 	  { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null; }
 
-## browser-deps: Debian's Chromium and Japanese fonts for the browser test (needs root)
+## browser-deps: Debian's Chromium, Japanese fonts and the colour emoji font for the browser test (needs root)
 browser-deps:
-	@command -v chromium >/dev/null 2>&1 && fc-list 2>/dev/null | grep -qi "noto sans cjk" || \
-	  { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-noto-cjk >/dev/null; }
+	@command -v chromium >/dev/null 2>&1 && fc-list 2>/dev/null | grep -qi "noto sans cjk" && \
+	  fc-list 2>/dev/null | grep -qi "noto color emoji" || \
+	  { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-noto-cjk \
+	      fonts-noto-color-emoji >/dev/null; }
 
 migrate: $(STAMP)
 	$(PY) -m bot.migrate

@@ -64,11 +64,12 @@ def local_time(moment) -> str:
 @blueprint.app_template_filter("action")
 def action_label(action: str) -> str:
     """An audit action in Japanese (config/messages.yaml `audit_labels`)."""
-    texts = console().runtime.texts
-    kind, _, name = action.partition(":")
-    if name and texts.has(f"audit_labels.{kind}"):
-        return texts(f"audit_labels.{kind}", name=name.lstrip("@"))
-    return texts(f"audit_labels.{action}") if texts.has(f"audit_labels.{action}") else action
+    return records.audit_label(console().runtime.texts, action)
+
+
+@blueprint.app_template_filter("result")
+def result_label(result: str) -> str:
+    return records.audit_result(console().runtime.texts, result)
 
 
 @blueprint.context_processor

@@ -39,6 +39,11 @@ def create_app(config: EmulatorConfig, now=None) -> Flask:
     def index():
         return send_from_directory(STATIC_DIR, "index.html")
 
+    @app.get("/favicon.ico")
+    def favicon():
+        # Browsers ask for it even when the page names an icon; answer instead of a 404.
+        return send_from_directory(STATIC_DIR, "favicon.svg", mimetype="image/svg+xml")
+
     @app.before_request
     def platform_checks():
         if not _is_api(request.path):

@@ -191,5 +191,13 @@ def expire_tokens():
 
 @bp.post("/reset")
 def reset():
-    state().reset()
+    """Back to the seed. With {"keepPersistentMenu": true} (the chat page's リセット) the persistent
+    menu stays: the bot registers it once at start, so it is the bot's setup, not conversation."""
+    s = state()
+    keep_menu = _body().get("keepPersistentMenu") is True
+    with s.lock:  # one step: a poller never sees the reset without the menu
+        menu = s.persistent_menu
+        s.reset()
+        if keep_menu:
+            s.persistent_menu = menu
     return "", 204

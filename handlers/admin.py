@@ -111,7 +111,13 @@ def members_named(event, read, policy: "AdminPolicy") -> list[tuple[str, bool]]:
         return named
     if name in STEPS and args and not user_ref_problem(args[0]):
         named.append((args[0], True))
-    if name == "@lockout" and args:
+    if name == "audit":  # the names of who did what (not fresh: a cached name will do)
+        rows = read(lambda conn: records.recent_audit(conn, 50))
+        refusers = [actor for actor, _ in read(lambda conn: records.refusals_by_actor(conn))[:5]]
+        people = dict.fromkeys([r.actor_id for r in rows] + [r.target for r in rows if _is_member_ref(r.target)]
+                               + refusers)
+        named += [(person, False) for person in people][:30]
+    if name in ("@lockout", "@unlock") and args:
         report_id = records.parse_report_number(args[0])
         report = read(lambda conn: records.get_report(conn, report_id)) if report_id else None
         named += [(report.reporter_id, True)] if report else []
@@ -220,6 +226,18 @@ def _lockout(args, event, ctx, report_id: int | None = None):
     return _ask_confirmation(ctx, event, "lockout", user, reason, report_id)
 
 
+def _details(ctx, report_id: int | None, reason: str | None) -> str:
+    """The report and the reason, one line each; a reason that only names the report is not repeated."""
+    lines = []
+    if report_id:
+        lines.append(ctx.texts("admin.report_link", number=records.report_number(report_id)))
+        if reason == ctx.texts("admin.reason_from_report", number=records.report_number(report_id)):
+            reason = None
+    if reason or not report_id:
+        lines.append(ctx.texts("admin.reason_line", reason=reason or ctx.texts("admin.no_reason")))
+    return "\n".join(lines)
+
+
 def _ask_confirmation(ctx, event, kind: str, user: dict, reason: str | None, report_id: int | None) -> list[Reply]:
     """Store a confirmation of `kind` (10 minutes, once, by the same administrator) and show it with
     its execute and cancel buttons; `_confirm` queues the action when it is pressed."""
@@ -232,8 +250,8 @@ def _ask_confirmation(ctx, event, kind: str, user: dict, reason: str | None, rep
     ctx.records.audit.add(ctx.now, event.source.user_id, f"{kind}_requested", "awaiting confirmation",
                   target=target, report_id=report_id)
     state = ctx.texts("admin.state_suspended" if user.get("isSuspended") else "admin.state_active")
-    report = ctx.texts("admin.report_link", number=records.report_number(report_id)) if report_id else ""
-    text = ctx.texts(f"admin.{kind}_confirm", label=label, state=state, report=report, reason=reason or ctx.texts("admin.no_reason"))
+    text = ctx.texts(f"admin.{kind}_confirm", label=label, state=state, details=_details(ctx, report_id, reason),
+                     button=ctx.texts(f"admin.{kind}_execute"))
     return [Reply(Buttons(text, (
         MessageAction(ctx.texts(f"admin.{kind}_execute"), postback=f"admin:confirm:{token}"),
         MessageAction(ctx.texts("admin.cancel_button"), postback=f"admin:cancel:{token}"),
@@ -484,8 +502,11 @@ def _report(args, event, ctx):
                      screen_lock=report.screen_lock, notes=report.notes, created=_local(ctx, report.created_at),
                      closing=closing)
     ctx.records.audit.add(ctx.now, event.source.user_id, "command:report", "shown", report_id=report.id)
-    buttons = (MessageAction(ctx.texts("admin.lockout_button"), postback=f"admin:lockout:{report.id}"),
-               MessageAction(ctx.texts("admin.resolve_button"), postback=f"admin:resolve:{report.id}"))
+    locked = report.status == ReportStatus.LOCKED_OUT or (report.status == ReportStatus.FOUND
+                                                         and records.suspended_by_bot(ctx.tx, report.reporter_id))
+    first = (MessageAction(ctx.texts("admin.unlock_button"), postback=f"admin:unlock:{report.id}") if locked
+             else MessageAction(ctx.texts("admin.lockout_button"), postback=f"admin:lockout:{report.id}"))
+    buttons = (first, MessageAction(ctx.texts("admin.resolve_button"), postback=f"admin:resolve:{report.id}"))
     if report.status == ReportStatus.RESOLVED:
         return [Reply(Text(text))]
     return [Reply(Buttons(text, buttons))]
@@ -518,13 +539,29 @@ def _audit(args, event, ctx):
     if not rows and not refused:
         return [Reply(Text(ctx.texts("admin.audit_empty")))]
     lines = [ctx.texts("admin.audit_header", count=len(rows))]
-    lines += [ctx.texts("admin.audit_line", at=_local(ctx, r.at), actor=r.actor_id, action=r.action,
-                        target=r.target or "-", result=r.result) for r in rows]
+    lines += [ctx.texts("admin.audit_line", at=_local(ctx, r.at), actor=_name(ctx, r.actor_id),
+                        action=records.audit_label(ctx.texts, r.action),
+                        target=(_name(ctx, r.target) if _is_member_ref(r.target) else r.target) or "-",
+                        result=records.audit_result(ctx.texts, r.result)) for r in rows]
     if refused:
         lines.append(ctx.texts("admin.audit_refused", total=sum(n for _, n in refused),
-                               actors="、".join(ctx.texts("admin.audit_refusals_by", actor=actor, count=n)
+                               actors="、".join(ctx.texts("admin.audit_refusals_by", actor=_name(ctx, actor), count=n)
                                              for actor, n in refused[:5])))
     return [Reply(Text("\n".join(lines)))]
+
+
+def _is_member_ref(target: str | None) -> bool:
+    """An audit target that is a member (an id or an email), not a report, ticket or reminder."""
+    return bool(target) and not target.startswith(("R-", "Q-", "F-", "L-")) and " " not in target \
+        and ("@" in target or len(target) >= 20)
+
+
+def _name(ctx, user_id: str) -> str:
+    """A member's name when the directory (looked up before the transaction) knows it, else the id."""
+    try:
+        return display_name(ctx.services.directory.get_user(user_id), user_id)
+    except ApiError:
+        return user_id
 
 
 def _help(args, event, ctx):
@@ -541,6 +578,14 @@ def _button_lockout(args, event, ctx):
     return _lockout([report.reporter_id], event, ctx, report_id=report.id)
 
 
+def _button_unlock(args, event, ctx):
+    """一時停止を解除 under a report (the 「見つかった」 notice, /report): /unlock for its reporter."""
+    report = _report_from_args(args, ctx)
+    if report is None:
+        return [Reply(Text(ctx.texts("admin.report_not_found", number=args[0] if args else "?")))]
+    return COMMANDS["unlock"]([report.reporter_id], event, ctx)
+
+
 COMMANDS: dict[str, Callable] = {
     "lockout": _lockout,
     "logout": _direct_action("logout"),
@@ -553,5 +598,6 @@ COMMANDS: dict[str, Callable] = {
     "@confirm": _confirm,
     "@cancel": _cancel,
     "@lockout": _button_lockout,
+    "@unlock": _button_unlock,
     "@resolve": _resolve,
 }

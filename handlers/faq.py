@@ -348,9 +348,9 @@ def names_only_the_topic(book: FaqBook, text: str) -> bool:
     return not rest
 
 
-def browse_request(book: FaqBook, text: str) -> BrowseRequest | None:
-    """Recognise 'show me the menu' and 'カテゴリ:<title or id>' texts, and a message that only names
-    the subject (the menu then, rather than a guess at one entry)."""
+def browse_request(book: FaqBook, text: str, topic_only: bool = True) -> BrowseRequest | None:
+    """Recognise 'show me the menu' and 'カテゴリ:<title or id>' texts, and (unless `topic_only` is
+    False) a message that only names the subject (the menu then, rather than a guess at one entry)."""
     raw = unicodedata.normalize("NFKC", (text or "").strip())
     for prefix in book.chips.category_prefixes:
         if raw.startswith(prefix):
@@ -360,7 +360,7 @@ def browse_request(book: FaqBook, text: str) -> BrowseRequest | None:
                     return BrowseRequest("category", c.id)
             return BrowseRequest("menu")
     norm = matching.normalize(raw)
-    if norm in book.menu_words or names_only_the_topic(book, raw):
+    if norm in book.menu_words or (topic_only and names_only_the_topic(book, raw)):
         return BrowseRequest("menu")
     for c in book.categories:
         if norm == matching.normalize(c.title):

@@ -25,7 +25,7 @@ from bot.events import MessageEvent, PostbackEvent, TextContent
 from bot.replies import Buttons, MessageAction, Recipient, Reply, Text
 from bot.text import one_line, squash
 from config.vocabulary import ReportWords, default_vocabulary
-from handlers import records
+from handlers import faq, records
 from handlers.loss_words import is_found_message, is_loss_message, mentions_loss
 from handlers.records import ReportStatus
 
@@ -179,7 +179,38 @@ def handle_conversation(event, ctx):
     except ValueError:  # a step this version does not know: start over cleanly
         ctx.records.conversations.end(user_id)
         return _start(ctx, user_id)
+    if _asks_something_else(ctx, text, data):
+        return None  # answered by the other routes; the report waits for its answer (30 minutes)
     return STEPS[step](event, ctx, Answer(user_id, text, data, dict(conversation.data)))
+
+
+QUESTION_ENDINGS = ("?", "？", "か", "の", "かな", "ますか", "ですか", "教えて", "知りたい")
+CLEAR_ANSWER = 0.75  # the FAQ's score above which a question is clearly about something else
+
+
+def _asks_something_else(ctx, text: str, data: str | None) -> bool:
+    """In the middle of a report, a message that is not its answer: another button of the bot, a
+    command, the menu, or a question the FAQ clearly answers (an employee need not type キャンセル first)."""
+    if data:
+        return not data.startswith("lost:")
+    said = text.strip()
+    if said.startswith("/") or said in _menu_labels(ctx):
+        return True
+    library = ctx.services.faq if ctx.services is not None else None
+    if library is None or not said:
+        return False
+    book = library.book
+    if faq.browse_request(book, said, topic_only=False) is not None:  # 「スマホ」 is an answer here
+        return True
+    if not said.rstrip("。！!　 ").endswith(QUESTION_ENDINGS):
+        return False
+    outcome = faq.classify(book, said)
+    return outcome.kind == "answer" and outcome.entry_id != faq.LOST_DEVICE_ID and outcome.score >= CLEAR_ANSWER
+
+
+def _menu_labels(ctx) -> set[str]:
+    """The persistent menu's items other than the lost-device one."""
+    return {ctx.texts(f"persistent_menu.{key}") for key in ("faq", "hours", "help")}
 
 
 @dataclass(frozen=True)
@@ -322,9 +353,13 @@ def handle_found(event, ctx):
     ctx.records.reports.set_status(report.id, ReportStatus.FOUND, ctx.now)
     ctx.records.audit.add(ctx.now, user_id, "report_found", "found", target=user_id, report_id=report.id)
     name = field("reporter_name", report.reporter_name) or user_id
-    notice = ctx.texts("admin.notice_found", number=number, name=name, user_id=user_id)
+    if report.status == ReportStatus.LOCKED_OUT:  # offer the unlock as a button, not a command to type
+        notice = Buttons(ctx.texts("admin.notice_found_locked", number=number, name=name),
+                         (MessageAction(ctx.texts("admin.unlock_button"), postback=f"admin:unlock:{report.id}"),))
+    else:
+        notice = Text(ctx.texts("admin.notice_found", number=number, name=name))
     return [Reply(Text(ctx.texts("lost_device.found_thanks", number=number)))] + [
-        Reply(Text(notice), to=to, urgent=True, must_deliver=True) for to in admin_recipients(ctx.settings)
+        Reply(notice, to=to, urgent=True, must_deliver=True) for to in admin_recipients(ctx.settings)
     ]
 
 

@@ -277,6 +277,18 @@ REFUSED = or_(audit_log.c.action.like("refused:%"), audit_log.c.action == "confi
               audit_log.c.result == "target not resolved")
 
 
+def audit_label(texts, action: str) -> str:
+    """An audit action in Japanese (config/messages.yaml `audit_labels`); unknown ones as recorded."""
+    kind, _, name = action.partition(":")
+    if name and texts.has(f"audit_labels.{kind}"):
+        return texts(f"audit_labels.{kind}", name=name.lstrip("@"))
+    return texts(f"audit_labels.{action}") if texts.has(f"audit_labels.{action}") else action
+
+
+def audit_result(texts, result: str) -> str:
+    return texts(f"audit_results.{result}") if texts.has(f"audit_results.{result}") else result
+
+
 def recent_audit(tx: Connection, limit: int) -> list:
     """The latest entries that are not refusals, newest first."""
     return list(tx.execute(select(audit_log).where(not_(REFUSED)).order_by(desc(audit_log.c.id)).limit(limit)))

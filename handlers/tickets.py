@@ -155,7 +155,7 @@ def _not_a_question(event, ctx, text: str, data: str | None) -> bool:
     """What is clearly not the question the bot asked for: a button, the menu, the ask chip again, a
     lost phone."""
     book = ctx.services.faq.book
-    return bool(data) or is_ask(event, ctx.services) or faq.browse_request(book, text) is not None \
+    return bool(data) or is_ask(event, ctx.services) or faq.browse_request(book, text, topic_only=False) is not None \
         or is_loss_message(text)
 
 

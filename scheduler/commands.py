@@ -17,13 +17,14 @@ import sys
 import threading
 from collections import Counter
 from datetime import timedelta
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from apscheduler.events import EVENT_JOB_ERROR, EVENT_JOB_MAX_INSTANCES, EVENT_JOB_MISSED
 from apscheduler.schedulers.blocking import BlockingScheduler
 
 from bot.clock import SystemClock
 from bot.runtime import build_runtime, configure_logging
-from config.settings import SettingsError, load_settings
+from config.settings import CONFIG_DIR, SettingsError, load_settings
 from handlers import records
 from handlers import reminder_records as rr
 from scheduler.broadcast import Audience, Broadcaster
@@ -210,12 +211,32 @@ def run_clock(book, runtime) -> int:
     return 0
 
 
+def _list_from_files(injected, count: int, out) -> int:
+    import os
+
+    env = os.environ if injected.env is None else injected.env
+    zone = env.get("BOT_TIMEZONE", "").strip() or "Asia/Tokyo"
+    try:
+        tz = ZoneInfo(zone)
+    except (ZoneInfoNotFoundError, ValueError):
+        print(f"BOT_TIMEZONE is not a known time zone (got {zone!r})", file=sys.stderr)
+        return 3
+    try:
+        book = load_reminders(CONFIG_DIR / "reminders.yaml", tz, CONFIG_DIR / "company.yaml")
+    except ReminderConfigError as exc:
+        print(str(exc), file=sys.stderr)
+        return 3
+    return cmd_list(book, (injected.clock or SystemClock()).now(), count, out)
+
+
 def run(injected, command: str, count: int = 5, reminder_id: str | None = None, dry_run: bool = False) -> int:
     """`list`, `send` or `clock`, for the command line (manage.py); `injected` carries what tests
     give instead of the environment (env, clock, client, out, settings)."""
     out = injected.out or sys.stdout
     configure_logging()
     settings = injected.settings
+    if command == "list" and settings is None:  # only reads the schedule: no credentials needed
+        return _list_from_files(injected, count, out)
     if settings is None:
         try:
             settings = load_settings(injected.env)

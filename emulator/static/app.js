@@ -271,9 +271,9 @@ function renderMessages() {
   const box = $("messages");
   const entries = state.messages.filter(inCurrentRoom);
   box.replaceChildren(...entries.map(renderEntry));
-  box.scrollTop = box.scrollHeight;
 
   // Quick replies belong to the latest message of the room, and only while it is the bot's.
+  // They are drawn before scrolling: they take height from the message list.
   const chips = $("quick-replies");
   chips.replaceChildren();
   const last = entries[entries.length - 1];
@@ -282,6 +282,41 @@ function renderMessages() {
       chips.append(actionButton(item.action, "quick-reply"));
     });
   }
+  chips.scrollLeft = 0; // on phones the chips are one row that scrolls sideways: start at its start
+  scrollToLatest();
+}
+
+// --- keeping the newest message in view -------------------------------------------------
+// The list follows the newest message until the person scrolls up, and keeps following it when
+// the list gets shorter (chips, menu or a notice drawn below it, a phone keyboard, a resize).
+
+let followLatest = true;
+
+// The scrollTop that shows the newest message whole: the end of the list where it fits, else as far
+// down as its top allows (and its start, when it is taller than the list).
+function latestScrollTop(box) {
+  const end = box.scrollHeight - box.clientHeight;
+  const last = box.lastElementChild;
+  if (!last) return end;
+  const top = last.offsetTop; // offsetParent is the list (position: relative)
+  const lowest = top + last.offsetHeight - box.clientHeight; // less than this cuts its bottom off
+  if (lowest > top) return Math.min(end, top);
+  return Math.min(end, Math.max(lowest, top - 8));
+}
+
+function scrollToLatest() {
+  const box = $("messages");
+  box.scrollTop = latestScrollTop(box);
+  followLatest = true;
+}
+
+$("messages").addEventListener("scroll", () => {
+  const box = $("messages");
+  followLatest = box.scrollTop + 2 >= latestScrollTop(box);
+});
+
+if (window.ResizeObserver) {
+  new ResizeObserver(() => { if (followLatest) scrollToLatest(); }).observe($("messages"));
 }
 
 function renderRoomTitle() {
@@ -436,7 +471,26 @@ $("composer").addEventListener("submit", async (event) => {
   }
 });
 $("reset").addEventListener("click", async () => {
-  if (confirm("エミュレーターを初期状態に戻しますか？")) await api("POST", "/_emulator/reset");
+  if (!confirm("エミュレーターを初期状態に戻しますか？ (Bot が登録した固定メニューは残ります)")) return;
+  try {
+    // The persistent menu is what the bot registered once at start: keep it, or it is gone
+    // until the bot restarts.
+    await api("POST", "/_emulator/reset", { keepPersistentMenu: true });
+  } catch (e) {
+    notice(`リセットできませんでした: ${e.message}`);
+  }
+});
+
+// Narrow screens: the member/log panel is a drawer over the talk.
+function setSideOpen(open) {
+  $("layout").classList.toggle("side-open", open);
+  $("side-toggle").setAttribute("aria-expanded", String(open));
+}
+$("side-toggle").addEventListener("click", () => {
+  setSideOpen($("side-toggle").getAttribute("aria-expanded") !== "true");
+});
+document.addEventListener("keydown", (event) => {
+  if (event.key === "Escape") setSideOpen(false);
 });
 
 pollForever();

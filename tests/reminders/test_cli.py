@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import io
+import os
 import subprocess
 import sys
 from dataclasses import replace
@@ -77,6 +78,14 @@ def test_clock_refuses_to_start_with_a_bad_file_naming_reminder_and_field(keypai
         sys.stderr = old
     assert code == 3
     assert "reminder 'monthly-security': field 'schedule.hour'" in err.getvalue()
+
+
+def test_list_needs_nothing_but_the_reminder_file():
+    """No LINE WORKS credentials, no database: `list` only reads the schedule."""
+    result = subprocess.run([sys.executable, "-m", "scheduler", "list", "--count", "2"], cwd=ROOT,
+                            env={"PATH": os.environ["PATH"]}, capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert "after-hours" in result.stdout and "JST" in result.stdout
 
 
 def test_list_runs_as_a_command(keypair, tmp_path):

@@ -69,6 +69,9 @@ def check(config_dir: str | None) -> int:
         return 1
     click.echo(f"ok: {len(book.entries)} entries, {len(book.categories)} categories, "
                f"{len(reminders.reminders)} reminders, {len(tree.company)} company values")
+    if tree.company.get("admin_email", "").endswith("@example.com"):
+        click.echo("warning: company.yaml still has the sample contact (admin_email ends in @example.com); "
+                   "employees are told to write to it", err=True)
     return 0
 
 

@@ -30,7 +30,8 @@ def build_services(runtime: Runtime) -> Services:
     """Collaborators the handlers use, built once per process."""
     directory = Directory(runtime.client)
     config = runtime.settings.config_dir
-    reminder_service = build_reminder_service(runtime.config, runtime.settings.tz)  # a bad reminder stops the start
+    reminder_service = build_reminder_service(runtime.config, runtime.settings.tz,  # a bad reminder stops the start
+                                              any_hour=runtime.settings.demo_reminders_any_hour)
     return Services(
         directory=directory,
         admins=admin.AdminPolicy(runtime.settings, directory),

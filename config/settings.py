@@ -9,6 +9,7 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Mapping
+from urllib.parse import urlparse
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 DEFAULT_API_BASE_URL = "https://www.worksapis.com/v1.0"
@@ -54,6 +55,7 @@ class Settings:
     config_dir: Path = CONFIG_DIR
     public_url: str | None = None  # BOT_PUBLIC_URL: where the bot is reached; the console is off without it
     authorize_url: str = DEFAULT_AUTHORIZE_URL  # member sign-in for the console
+    demo_reminders_any_hour: bool = False  # trial with the emulator only: no quiet hours or days off
 
     @property
     def tz(self) -> ZoneInfo:
@@ -135,6 +137,17 @@ def _url(env: Mapping[str, str], name: str, default: str, problems: list[str]) -
     return value.rstrip("/")
 
 
+def _demo_any_hour(env: Mapping[str, str], problems: list[str]) -> bool:
+    """BOT_DEMO_REMINDERS_ANY_HOUR: for trying the bot against the local emulator (`make run ANY_HOUR=1`)."""
+    wanted = _bool(env, "BOT_DEMO_REMINDERS_ANY_HOUR", problems)
+    host = urlparse(env.get("LINEWORKS_API_BASE_URL", "").strip() or DEFAULT_API_BASE_URL).hostname or ""
+    if wanted and host not in ("127.0.0.1", "localhost", "::1"):
+        problems.append("BOT_DEMO_REMINDERS_ANY_HOUR is for a trial with the local emulator only "
+                        "(LINEWORKS_API_BASE_URL is not on this machine)")
+        return False
+    return wanted
+
+
 def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     env = os.environ if env is None else env
     problems: list[str] = []
@@ -186,6 +199,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         bot_name=env.get("BOT_NAME", "").strip() or "ボット",
         public_url=_url(env, "BOT_PUBLIC_URL", "", problems) if env.get("BOT_PUBLIC_URL", "").strip() else None,
         authorize_url=_url(env, "LINEWORKS_AUTHORIZE_URL", DEFAULT_AUTHORIZE_URL, problems),
+        demo_reminders_any_hour=_demo_any_hour(env, problems),
     )
     if problems:
         raise SettingsError(problems)

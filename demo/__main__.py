@@ -21,7 +21,7 @@ from pathlib import Path
 import requests
 
 from config.settings import SettingsError, load_settings
-from emulator.directory import ADMIN, ADMIN_CHANNEL_ID
+from emulator.directory import ADMIN, ADMIN_CHANNEL_ID, SUPER_ADMIN
 from demo.procfile import procfile_commands
 from emulator.keys import write_keypair
 from bot.private_files import keep_private
@@ -62,7 +62,7 @@ def demo_environment(bot_port: int, emulator_port: int) -> tuple[dict, dict]:
         "LINEWORKS_AUTHORIZE_URL": f"{emulator_base}/oauth2/v2.0/authorize",
         "BOT_PUBLIC_URL": f"http://127.0.0.1:{bot_port}",  # the administrators' console at /admin/
         "DATABASE_URL": f"sqlite:///{RUN_DIR / 'demo.sqlite3'}",
-        "BOT_ADMIN_USER_IDS": ADMIN.user_id,
+        "BOT_ADMIN_USER_IDS": f"{ADMIN.user_id},{SUPER_ADMIN.email}",  # both shown as (管理者) on the chat page
         "BOT_ADMIN_CHANNEL_ID": ADMIN_CHANNEL_ID,
         "PORT": str(bot_port),
     })
@@ -163,17 +163,8 @@ def run(live: bool, bot_port: int, emulator_port: int) -> int:
         if not wait_until_up(f"http://127.0.0.1:{env['PORT']}/healthz", processes):
             print("the web process did not come up; see its output above", file=sys.stderr)
             return 1
-        print("", flush=True)
-        if live:
-            print(f"Bot is serving on port {env['PORT']} (callback path /callback). Ctrl-C stops it.", flush=True)
-            if env.get("BOT_PUBLIC_URL"):
-                print(f"Console:    {env['BOT_PUBLIC_URL'].rstrip('/')}/admin/", flush=True)
-        else:
-            print(f"Chat page:  {emulator['base']}/", flush=True)
-            print(f"Console:    {env['BOT_PUBLIC_URL']}/admin/  (sign in as {ADMIN.email}, an administrator)",
-                  flush=True)
-            print("Open it in a browser, pick who you are, and talk to the bot. Ctrl-C stops everything.",
-                  flush=True)
+        time.sleep(2.5)  # let the clock print its schedule first, so that the addresses come last
+        print(banner(live, env, None if live else emulator["base"]), flush=True)
         while all(p.poll() is None for p in processes):
             time.sleep(0.5)
         print("a process stopped; stopping the others", file=sys.stderr)
@@ -185,12 +176,37 @@ def run(live: bool, bot_port: int, emulator_port: int) -> int:
         stop_all(processes)
 
 
+def banner(live: bool, env: dict, chat_page: str | None) -> str:
+    """Where to go now, after the processes' start-up lines."""
+    lines = []
+    if live:
+        lines.append(f"Bot is serving on port {env['PORT']} (callback path /callback). Ctrl-C stops it.")
+    else:
+        lines += [f"Chat page:  {chat_page}/   pick who you are, talk to the bot; the 管理者トーク tab is the "
+                  f"administrators' room",
+                  f"Console:    {env['BOT_PUBLIC_URL']}/admin/   sign in as {ADMIN.email} (佐藤 美咲, an administrator)"]
+        if env.get("BOT_DEMO_REMINDERS_ANY_HOUR") == "true":
+            lines.append("Reminders:  quiet hours and days off are switched off for this trial (make run ANY_HOUR=1)")
+        else:
+            lines.append("Reminders:  not sent at night (20:00-8:00) or on days off; to try them at any hour: "
+                         "make run ANY_HOUR=1")
+    if live and env.get("BOT_PUBLIC_URL"):
+        lines.append(f"Console:    {env['BOT_PUBLIC_URL'].rstrip('/')}/admin/")
+    lines.append("Ctrl-C stops everything.")
+    rule = "=" * 78
+    return "\n".join(["", rule, *lines, rule])
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="python -m demo", description=__doc__.splitlines()[0])
     parser.add_argument("--live", action="store_true", help="real LINE WORKS: use the environment as it is")
     parser.add_argument("--port", type=int, default=int(os.environ.get("PORT", 8000)), help="the bot's port")
     parser.add_argument("--emulator-port", type=int, default=9000)
+    parser.add_argument("--reminders-any-hour", action="store_true",
+                        help="trial only: send reminders at night and on days off too")
     args = parser.parse_args(argv)
+    if args.reminders_any_hour and not args.live:
+        os.environ["BOT_DEMO_REMINDERS_ANY_HOUR"] = "true"
     return run(args.live, args.port, args.emulator_port)
 
 

@@ -13,7 +13,7 @@ import re
 import unicodedata
 
 from bot.events import MessageEvent, RoomEvent, TextContent
-from bot.replies import Reply, Text
+from bot.replies import Recipient, Reply, Text
 
 START_POSTBACK = "start"  # the 利用開始 button of a 1:1 talk
 _SEPARATORS = " 　、,，:：!！さん"
@@ -22,7 +22,8 @@ _SEPARATORS = " 　、,，:：!！さん"
 def handle(event, ctx):
     if isinstance(event, RoomEvent):
         if event.type == "join":
-            return [Reply(Text(ctx.texts("platform.joined_room", bot_name=ctx.settings.bot_name)))]
+            return [Reply(Text(ctx.texts("platform.joined_room", bot_name=ctx.settings.bot_name))),
+                    *_room_id_for_admins(event, ctx)]
         if event.type == "begin":
             return [Reply(Text(ctx.texts("platform.welcome")))] if event.source.user_id else []
         return []
@@ -30,6 +31,16 @@ def handle(event, ctx):
             and event.content.postback == START_POSTBACK and not event.source.channel_id:
         return [Reply(Text(ctx.texts("platform.welcome")))]
     return None
+
+
+def _room_id_for_admins(event, ctx) -> list[Reply]:
+    """Until an administrators' room is set, each administrator learns the id of a room the bot joins
+    (LINE WORKS' app does not show it), so that it can become BOT_ADMIN_CHANNEL_ID."""
+    channel = event.source.channel_id
+    if ctx.settings.admin_channel_id or not channel:
+        return []
+    text = Text(ctx.texts("platform.room_id_for_admins", channel_id=channel))
+    return [Reply(text, to=Recipient(user_id=admin)) for admin in ctx.settings.admin_user_ids]
 
 
 def in_group_room(event, settings) -> bool:

@@ -136,6 +136,7 @@ def catch_up(book, broadcaster, now) -> int:
             continue
         with broadcaster.store.engine.connect() as conn:
             done = rr.find_broadcast(conn, reminder.id, last.date().isoformat()) is not None
+            ever = bool(rr.latest_broadcasts(conn, [reminder.id]))
         if done:
             continue
         if now - last <= grace:
@@ -143,6 +144,9 @@ def catch_up(book, broadcaster, now) -> int:
                         last.isoformat())
             broadcaster.request_scheduled(reminder, last)
             caught += 1
+        elif not ever:  # a new database: the clock was not down, it had never run
+            log.info("reminder %s: first run of the clock; its last time (%s) is not sent", reminder.id,
+                     last.isoformat())
         else:
             log.warning("reminder %s missed its run at %s while the clock was down (more than %d min ago): "
                         "not sent", reminder.id, last.isoformat(), book.policy.misfire_grace_minutes)

@@ -39,8 +39,8 @@ class ReminderService:
         self._resume = {normalise_phrase(p) for p in book.commands["resume"]}
 
     @classmethod
-    def from_config(cls, config, tz) -> "ReminderService":
-        return cls(book_from_config(config, tz))
+    def from_config(cls, config, tz, any_hour: bool = False) -> "ReminderService":
+        return cls(book_from_config(config, tz, any_hour))
 
     # -- employees ------------------------------------------------------------------------------
 
@@ -84,6 +84,6 @@ class ReminderService:
         return out
 
 
-def build_reminder_service(config, tz) -> ReminderService:
+def build_reminder_service(config, tz, any_hour: bool = False) -> ReminderService:
     """For the composition root: `Services(reminders=build_reminder_service(runtime.config, tz), ...)`."""
-    return ReminderService.from_config(config, tz)
+    return ReminderService.from_config(config, tz, any_hour)

@@ -54,3 +54,11 @@ def test_a_lost_phone_gets_the_steps_and_the_offer_to_report(bot):
     replies = bot.say("u1", "スマホどっかいった")
     assert any("強制ログアウト" in r for r in replies)
     assert rows(bot, records.reports) == []  # nothing is reported until the member says so
+
+
+def test_without_an_admin_room_the_administrators_learn_the_id_of_a_room_the_bot_joins(bot):
+    issued = bot.clock.now().strftime("%Y-%m-%dT%H:%M:%S.000Z")
+    assert bot.post({"type": "join", "source": {"channelId": "room-42", "domainId": 10000001}, "issuedTime": issued}) == 200
+    bot.runtime.worker.run_until_idle()
+    [note] = bot.texts_to(ADMIN)
+    assert "room-42" in note and "BOT_ADMIN_CHANNEL_ID" in note

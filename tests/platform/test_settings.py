@@ -60,3 +60,27 @@ def test_private_key_from_file_and_escaped_newlines(keypair, tmp_path):
 ])
 def test_database_url_forms(given, expected):
     assert normalise_database_url(given) == expected
+
+
+def test_reminders_at_any_hour_are_for_a_trial_against_the_local_emulator_only(keypair):
+    local = make_env(keypair[0], "sqlite:///x.db", LINEWORKS_API_BASE_URL="http://127.0.0.1:9000/v1.0",
+                     BOT_DEMO_REMINDERS_ANY_HOUR="true")
+    assert load_settings(local).demo_reminders_any_hour is True
+    real = dict(local, LINEWORKS_API_BASE_URL="https://www.worksapis.com/v1.0")
+    with pytest.raises(SettingsError, match="BOT_DEMO_REMINDERS_ANY_HOUR"):
+        load_settings(real)
+
+
+def test_at_any_hour_a_reminder_may_be_sent_at_night_in_the_trial_only():
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    from config.tree import load_config
+    from scheduler.config import book_from_config
+
+    tokyo = ZoneInfo("Asia/Tokyo")
+    night = datetime(2026, 11, 17, 22, 0, tzinfo=tokyo)
+    usual, trial = book_from_config(load_config(), tokyo), book_from_config(load_config(), tokyo, any_hour=True)
+    reminder = next(r for r in usual.reminders if not r.spec.urgent)
+    assert usual.may_send_now(reminder, night) == "quiet"
+    assert trial.may_send_now(trial.get(reminder.id), night) is None

@@ -248,7 +248,8 @@ def _said(label: str) -> MessageAction:
 
 
 def _category_chip(book: FaqBook, title: str) -> MessageAction:
-    return MessageAction(label=title, text=book.chips.category_prefixes[0] + title)
+    """Sends the category's title, which opens it (the member's message then reads naturally)."""
+    return MessageAction(label=title, text=title)
 
 
 def _menu_chips(book: FaqBook) -> tuple[MessageAction, ...]:

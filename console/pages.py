@@ -380,27 +380,24 @@ def faq_export_yaml():
 
 @blueprint.post("/faq/import")
 def faq_import():
+    """CSV (as exported) or YAML (faq.yaml's `entries` shape, or the changes as exported): entries with
+    the same id are replaced, new ids added; all or nothing."""
     upload = request.files.get("file")
     raw = upload.read() if upload else b""
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError:
-        return _import_result(["ファイルを UTF-8 の CSV として読めませんでした。"]), 400
+        return _import_result(["ファイルを UTF-8 として読めませんでした。"]), 400
     if "\x00" in text:
         return _import_result(["使えない文字（NUL）が含まれています。"]), 400
-    try:
-        items = list(csv.DictReader(io.StringIO(text)))
-        header = next(csv.reader(io.StringIO(text)), [])
-    except csv.Error as exc:
-        return _import_result([f"CSV として読めませんでした（{exc}）。"]), 400
-    if [f.strip() for f in header] != CSV_FIELDS:
-        return _import_result([f"1行目は {','.join(CSV_FIELDS)} にしてください。"]), 400
+    is_yaml = (upload.filename or "").lower().endswith((".yaml", ".yml"))
+    items, problems = _yaml_items(text) if is_yaml else _csv_items(text)
+    if problems:
+        return _import_result(problems), 400
     book = console().runtime.services.faq.book
     rows, unchanged = [], 0
     for line, item in enumerate(items, start=1):
-        if None in item:
-            return _import_result([f"{line}件目: 列が多すぎます（{len(CSV_FIELDS)}列にしてください）。"]), 400
-        row = _entry_from_form({k: _uncell(v) for k, v in item.items()})
+        row = _entry_from_form(item)
         row["line"] = line
         current = book.by_id.get(row["id"])
         if current and (current.category, current.title, list(current.questions), current.answer) == (
@@ -412,6 +409,46 @@ def faq_import():
     if problems:
         return _import_result(problems), 400
     return _import_result([], saved=len(rows), unchanged=unchanged)
+
+
+def _csv_items(text: str) -> tuple[list[dict], list[str]]:
+    try:
+        items = list(csv.DictReader(io.StringIO(text)))
+        header = next(csv.reader(io.StringIO(text)), [])
+    except csv.Error as exc:
+        return [], [f"CSV として読めませんでした（{exc}）。"]
+    if [f.strip() for f in header] != CSV_FIELDS:
+        return [], [f"1行目は {','.join(CSV_FIELDS)} にしてください。"]
+    for line, item in enumerate(items, start=1):
+        if None in item:
+            return [], [f"{line}件目: 列が多すぎます（{len(CSV_FIELDS)}列にしてください）。"]
+    return [{k: _uncell(v) for k, v in item.items()} for item in items], []
+
+
+def _yaml_items(text: str) -> tuple[list[dict], list[str]]:
+    """`entries:` (and `edited:`) as in faq.yaml; `examples: {entry-id: [question, ...]}` adds questions."""
+    import yaml
+
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError:
+        return [], ["YAML として読めませんでした。"]
+    if not isinstance(data, dict):
+        return [], ["entries: の一覧を書いた YAML にしてください。"]
+    entries = [e for key in ("entries", "edited") for e in (data.get(key) or [])]
+    if not all(isinstance(e, dict) for e in entries):
+        return [], ["entries: の各項目は id・category・title・questions・answer を書いてください。"]
+    items = [{"id": str(e.get("id") or ""), "category": str(e.get("category") or ""), "title": str(e.get("title") or ""),
+              "questions": "\n".join(str(q) for q in (e.get("questions") or [])), "answer": str(e.get("answer") or "")}
+             for e in entries]
+    book = console().runtime.services.faq.book
+    for entry_id, questions in (data.get("examples") or {}).items():
+        entry = book.by_id.get(str(entry_id))
+        if entry is None or not isinstance(questions, list):
+            return [], [f"examples: 項目「{entry_id}」はありません。"]
+        items.append({"id": entry.id, "category": entry.category, "title": entry.title, "answer": entry.answer,
+                      "questions": "\n".join([*entry.questions, *(str(q) for q in questions)])})
+    return items, []
 
 
 def _import_result(problems, saved=0, unchanged=0):

@@ -101,3 +101,20 @@ def test_the_console_goes_back_only_to_its_own_pages_and_refuses_the_answer_prom
 def test_a_request_without_a_csrf_token_gets_a_japanese_page(stack, admin):
     refused = admin.post(f"{stack.bot_url}/admin/faq/remove", data={"id": "comm-cost"})
     assert refused.status_code == 400 and "受け付けられませんでした" in refused.text
+
+
+def test_entries_and_examples_import_from_yaml(stack, admin):
+    book = stack.runtime.services.faq.book
+    target = book.entries[0]
+    text = (f"entries:\n  - id: yaml-entry\n    category: {target.category}\n    title: YAMLの項目\n"
+            f"    questions: [YAMLで足した質問]\n    answer: YAMLで足した答えです。\n"
+            f"examples:\n  {target.id}: [YAMLで足した例文]\n")
+    imported = admin.post(f"{stack.bot_url}/admin/faq/import", data={"csrf_token": admin.csrf},
+                          files={"file": ("faq.yaml", text.encode())})
+    assert imported.status_code == 200 and "2件を保存しました" in imported.text
+    book = stack.runtime.services.faq.book
+    assert book.by_id["yaml-entry"].answer == "YAMLで足した答えです。"
+    assert book.by_id[target.id].questions[-1] == "YAMLで足した例文"
+    broken = admin.post(f"{stack.bot_url}/admin/faq/import", data={"csrf_token": admin.csrf},
+                        files={"file": ("faq.yaml", b"entries: [1, 2")})
+    assert broken.status_code == 400 and "YAML" in broken.text

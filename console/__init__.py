@@ -51,14 +51,12 @@ def register_console(app: Flask, runtime, dispatcher) -> None:
 
     @app.errorhandler(CSRFError)
     def csrf_refused(_error):
-        return render_template("message.html", title="この操作は受け付けられませんでした",
-                               message="ページを開き直してから、もう一度お試しください。", retry=True), 400
+        return message_page("refused_csrf", 400, retry=True)
 
     @app.errorhandler(413)
     def too_large(_error):
         if request.path.startswith("/admin/"):
-            return render_template("message.html", title="ファイルが大きすぎます",
-                                   message="1MBまでのファイルにしてください。"), 413
+            return message_page("too_large", 413)
         return jsonify({"error": "body too large"}), 413
 
     app.extensions["console"] = Console(runtime, dispatcher)
@@ -87,6 +85,17 @@ def console() -> Console:
     return current_app.extensions["console"]
 
 
+def say(key: str, **values) -> str:
+    """A console text from config/messages.yaml (`console.<key>`)."""
+    return current_app.extensions["bot"].texts(f"console.{key}", **values)
+
+
+def message_page(key: str, status: int, retry: bool = False):
+    """The page that tells why something did not happen (`console.<key>.title` and `.message`)."""
+    return render_template("message.html", title=say(f"{key}.title"), message=say(f"{key}.message"),
+                           retry=retry), status
+
+
 @blueprint.before_request
 def require_sign_in():
     if request.endpoint in ("console.auth_callback", "console.static"):
@@ -100,8 +109,7 @@ def require_sign_in():
     if not _still_admin(runtime, g.admin.user_id):  # removed from the administrators since signing in
         sessions.close_session(runtime.store, session.get("sid"))
         session.clear()
-        return render_template("message.html", title="このページは管理者専用です",
-                               message="このボットの管理者として登録されていないため、表示できません。"), 403
+        return message_page("admins_only", 403)
     runtime.services.faq.refresh(_read)  # the FAQ as changed by any process
     return None
 
@@ -132,18 +140,14 @@ def auth_callback():
     expected = session.pop("oauth_state", None)
     given = request.args.get("state", "")
     if not expected or not hmac.compare_digest(expected, given) or not request.args.get("code"):
-        return render_template("message.html", title="サインインできませんでした",
-                               message="サインインの途中で情報が合いませんでした。もう一度お試しください。",
-                               retry=True), 400
+        return message_page("sign_in_mismatch", 400, retry=True)
     runtime = console().runtime
     try:
         member_token = runtime.client.member_token(request.args["code"], console().callback_url)
         member = runtime.client.signed_in_member(member_token)
     except ApiError as exc:
         log.warning("console sign-in failed: %s %s", exc.operation, exc.code)
-        return render_template("message.html", title="サインインできませんでした",
-                               message="LINE WORKS で本人確認ができませんでした。もう一度お試しください。",
-                               retry=True), 502
+        return message_page("sign_in_failed", 502, retry=True)
     user_id = str(member["userId"])
     try:
         allowed = runtime.services.admins.is_admin(user_id)
@@ -151,8 +155,7 @@ def auth_callback():
         allowed = False
     if not allowed:
         console().audit(user_id, "console_sign_in", "refused: not an administrator")
-        return render_template("message.html", title="このページは管理者専用です",
-                               message="このボットの管理者として登録されていないため、表示できません。"), 403
+        return message_page("admins_only", 403)
     name = _display_name(member) or user_id
     session.clear()
     session.permanent = True
@@ -171,5 +174,4 @@ def logout():
     sessions.close_session(console().runtime.store, session.get("sid"))
     console().audit(g.admin.user_id, "console_sign_out", "ok")
     session.clear()
-    return render_template("message.html", title="サインアウトしました", message="またのご利用をお待ちしています。",
-                           retry=True)
+    return message_page("signed_out", 200, retry=True)

@@ -15,7 +15,7 @@ from bot.directory import display_name
 from bot.errors import ApiError
 from bot.replies import Buttons, Text
 from bot.store import as_aware, utc_naive
-from console import blueprint, console
+from console import blueprint, console, message_page, say
 from console.actions import run_command
 from handlers import faq, faq_records, faq_teach, records
 from handlers import reminder_records as rr
@@ -103,7 +103,7 @@ def command():
     allowed = text.startswith("/") or ((postback or "").startswith("admin:")
                                        and not postback.startswith(NOT_FROM_THE_CONSOLE))
     if not allowed:
-        return render_template("result.html", replies=[{"text": "このページから送れない操作です。", "buttons": []}]), 400
+        return render_template("result.html", replies=[{"text": say("not_from_console"), "buttons": []}]), 400
     runtime = console().runtime
     replies = run_command(runtime, console().dispatcher, g.admin.user_id, text, postback)
     return render_template("result.html", replies=replies_view(replies), back=_page_path(request.form.get("back")))
@@ -170,7 +170,7 @@ def reports():
 def report(report_id: int):
     row = _read(lambda conn: records.get_report(conn, report_id))
     if row is None:
-        return render_template("message.html", title="報告が見つかりません", message="その番号の紛失報告はありません。"), 404
+        return message_page("report_not_found", 404)
     history = _read(lambda conn: list(conn.execute(select(records.audit_log).where(
         records.audit_log.c.report_id == report_id).order_by(records.audit_log.c.id))))
     return render_template("report.html", report=row, number=records.report_number(row.id), history=history)
@@ -195,10 +195,10 @@ def questions():
 
 def _origin(entry_id: str, changes: Changes, shipped: set[str]) -> str:
     if entry_id.startswith("learned-"):
-        return "トークから追加"
+        return say("origin_taught")
     if any(e.entry_id == entry_id for e in changes.edits):
-        return "コンソールで編集" if entry_id in shipped else "コンソールで追加"
-    return "標準"
+        return say("origin_edited") if entry_id in shipped else say("origin_added")
+    return say("origin_shipped")
 
 
 @blueprint.get("/faq")
@@ -250,8 +250,7 @@ def _check_and_save(rows: list[dict], hidden: tuple[str, ...] = (), adding: bool
     _, before = faq.with_changes(library._base.content, library.changes.learned, library.changes.edits)
     _, left_out = faq.with_changes(library._base.content, trial.learned, trial.edits)
     if set(left_out) - set(before):
-        return ["項目の内容が正しくありません。ID・カテゴリ・タイトル（20文字以内）・質問・回答を確認してください。"
-                "回答の中の { } は {allowance_yen} のような会社の設定の名前にだけ使えます。"]
+        return [say("entry_invalid")]
     with runtime.store.transaction() as tx:
         for edit in edits:
             faq_records.save_edit(tx, edit.entry_id, edit.category or "-", edit.title or "-", list(edit.questions),
@@ -268,27 +267,28 @@ def _problems(rows: list[dict], library, adding: bool = False) -> list[str]:
     titles = {e.title: e.id for e in library.book.entries if e.id not in changed}
     problems, seen = [], set()
     for row in rows:
-        where = f"{row['line']}件目（{row['id'] or 'IDなし'}）" if "line" in row else "入力"
+        where = say("where_row", line=row["line"], entry_id=row["id"] or say("no_id")) if "line" in row \
+            else say("where_form")
         if not row["id"] or not all(ch.isascii() and (ch.isalnum() or ch == "-") for ch in row["id"]) \
                 or row["id"].startswith("learned-"):
-            problems.append(f"{where}: ID は半角の英小文字・数字・ハイフンで書いてください（learned- で始まる ID は使えません）。")
+            problems.append(say("bad_id", where=where))
         if row["id"] in seen:
-            problems.append(f"{where}: 同じ ID が2回あります。")
+            problems.append(say("id_twice", where=where))
         seen.add(row["id"])
         if adding and row["id"] in library.book.by_id:
-            problems.append(f"{where}: ID「{row['id']}」はすでにあります。別の ID にしてください。")
+            problems.append(say("id_taken", where=where, entry_id=row["id"]))
         if row["title"] in titles:
-            problems.append(f"{where}: タイトル「{row['title']}」は別の項目（{titles[row['title']]}）と同じです。")
+            problems.append(say("title_taken", where=where, title=row["title"], other=titles[row["title"]]))
         if any("\x00" in str(value) for value in row.values()):
-            problems.append(f"{where}: 使えない文字が含まれています。")
+            problems.append(say("bad_character", where=where))
         if row["category"] not in categories:
-            problems.append(f"{where}: カテゴリ「{row['category']}」はありません。")
+            problems.append(say("unknown_category", where=where, category=row["category"]))
         if not row["title"] or len(row["title"]) > 20:
-            problems.append(f"{where}: タイトルは1〜20文字で書いてください。")
+            problems.append(say("bad_title", where=where))
         if not row["questions"]:
-            problems.append(f"{where}: 質問の例を1行以上書いてください。")
+            problems.append(say("no_questions", where=where))
         if not row["answer"] or len(row["answer"]) > 2000:
-            problems.append(f"{where}: 回答は1〜2000文字で書いてください。")
+            problems.append(say("bad_answer", where=where))
     return problems
 
 
@@ -314,7 +314,7 @@ def faq_remove():
     shipped = {e.id for e in library._base.entries}
     now = runtime.clock.now()
     if entry_id not in library.book.by_id:
-        return render_template("message.html", title="項目が見つかりません", message="その項目はもうありません。"), 404
+        return message_page("entry_not_found", 404)
     with runtime.store.transaction() as tx:
         if entry_id in shipped:
             faq_records.save_edit(tx, entry_id, "-", "-", [], "-", g.admin.user_id, now, hidden=True)
@@ -387,9 +387,9 @@ def faq_import():
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError:
-        return _import_result(["ファイルを UTF-8 として読めませんでした。"]), 400
+        return _import_result([say("not_utf8")]), 400
     if "\x00" in text:
-        return _import_result(["使えない文字（NUL）が含まれています。"]), 400
+        return _import_result([say("has_nul")]), 400
     is_yaml = (upload.filename or "").lower().endswith((".yaml", ".yml"))
     items, problems = _yaml_items(text) if is_yaml else _csv_items(text)
     if problems:
@@ -416,12 +416,12 @@ def _csv_items(text: str) -> tuple[list[dict], list[str]]:
         items = list(csv.DictReader(io.StringIO(text)))
         header = next(csv.reader(io.StringIO(text)), [])
     except csv.Error as exc:
-        return [], [f"CSV として読めませんでした（{exc}）。"]
+        return [], [say("not_csv", error=str(exc))]
     if [f.strip() for f in header] != CSV_FIELDS:
-        return [], [f"1行目は {','.join(CSV_FIELDS)} にしてください。"]
+        return [], [say("csv_header", fields=",".join(CSV_FIELDS))]
     for line, item in enumerate(items, start=1):
         if None in item:
-            return [], [f"{line}件目: 列が多すぎます（{len(CSV_FIELDS)}列にしてください）。"]
+            return [], [say("too_many_columns", line=line, count=len(CSV_FIELDS))]
     return [{k: _uncell(v) for k, v in item.items()} for item in items], []
 
 
@@ -432,12 +432,12 @@ def _yaml_items(text: str) -> tuple[list[dict], list[str]]:
     try:
         data = yaml.safe_load(text)
     except yaml.YAMLError:
-        return [], ["YAML として読めませんでした。"]
+        return [], [say("not_yaml")]
     if not isinstance(data, dict):
-        return [], ["entries: の一覧を書いた YAML にしてください。"]
+        return [], [say("yaml_shape")]
     entries = [e for key in ("entries", "edited") for e in (data.get(key) or [])]
     if not all(isinstance(e, dict) for e in entries):
-        return [], ["entries: の各項目は id・category・title・questions・answer を書いてください。"]
+        return [], [say("yaml_entry_shape")]
     items = [{"id": str(e.get("id") or ""), "category": str(e.get("category") or ""), "title": str(e.get("title") or ""),
               "questions": "\n".join(str(q) for q in (e.get("questions") or [])), "answer": str(e.get("answer") or "")}
              for e in entries]
@@ -445,7 +445,7 @@ def _yaml_items(text: str) -> tuple[list[dict], list[str]]:
     for entry_id, questions in (data.get("examples") or {}).items():
         entry = book.by_id.get(str(entry_id))
         if entry is None or not isinstance(questions, list):
-            return [], [f"examples: 項目「{entry_id}」はありません。"]
+            return [], [say("yaml_unknown_entry", entry_id=str(entry_id))]
         items.append({"id": entry.id, "category": entry.category, "title": entry.title, "answer": entry.answer,
                       "questions": "\n".join([*entry.questions, *(str(q) for q in questions)])})
     return items, []
@@ -507,15 +507,14 @@ def reminders_count():
     service = runtime.services.reminders
     reminder = service.book.get(request.form.get("id", ""))
     if reminder is None:
-        return render_template("message.html", title="リマインダーが見つかりません", message=""), 404
+        return message_page("reminder_not_found", 404)
     skipped: Counter = Counter()
     kinds: Counter = Counter()
     try:
         for page in Audience(runtime.client, runtime.store, runtime.settings.reads_members).pages(reminder, skipped):
             kinds.update(kind for kind, _ in page)
     except ApiError:
-        return render_template("message.html", title="宛先を数えられませんでした",
-                               message="LINE WORKS のメンバー一覧を読めませんでした。しばらくしてからお試しください。"), 502
+        return message_page("count_failed", 502)
     now = _now()
     items = [{"reminder": r, "next": service.next_runs(r, now, 3)} for r in service.book.reminders]
     history = _read(lambda conn: list(conn.execute(select(rr.broadcasts).order_by(desc(rr.broadcasts.c.id))
@@ -555,7 +554,7 @@ def audit_page():
 
 @blueprint.get("/audit.csv")
 def audit_csv():
-    rows = [["日時", "操作した人", "ID", "操作", "操作（コード）", "結果", "対象", "報告"]]
+    rows = [say("audit_csv_header").split(",")]
     for r in _audit_rows(request.args, limit=10000):
         rows.append([local_time(r.at), name_of(r.actor_id), r.actor_id, action_label(r.action), r.action, r.result, r.target or "",
                      records.report_number(r.report_id) if r.report_id else ""])

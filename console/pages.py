@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import io
 from collections import Counter
+from dataclasses import replace
 from datetime import datetime, timedelta
 
 from flask import Response, g, render_template, request
@@ -203,6 +204,10 @@ def _origin(entry_id: str, changes: Changes, shipped: set[str]) -> str:
 
 @blueprint.get("/faq")
 def faq_page():
+    return _faq_page()
+
+
+def _faq_page(errors: list[str] | None = None):
     library = console().runtime.services.faq
     book = library.book
     shipped = {e.id for e in library._base.entries}
@@ -217,7 +222,8 @@ def faq_page():
     hidden = [e for e in library.changes.edits if e.hidden]
     entries = [(e, _origin(e.id, library.changes, shipped)) for e in book.entries]
     return render_template("faq.html", entries=entries, categories=book.categories, tried=tried, learned=learned,
-                           hidden=hidden, category_title={c.id: c.title for c in book.categories})
+                           hidden=hidden, category_title={c.id: c.title for c in book.categories},
+                           errors=errors or [])
 
 
 @blueprint.get("/faq/entry")
@@ -245,10 +251,12 @@ def _check_and_save(rows: list[dict], hidden: tuple[str, ...] = (), adding: bool
     if problems:
         return problems
     changed = [e.entry_id for e in edits]
-    trial = Changes(library.changes.company, tuple(e for e in library.changes.edits if e.entry_id not in changed)
-                    + tuple(edits), library.changes.learned)
-    _, before = faq.with_changes(library._base.content, library.changes.learned, library.changes.edits)
-    _, left_out = faq.with_changes(library._base.content, trial.learned, trial.edits)
+    now_in_service = library.changes
+    trial = replace(now_in_service, edits=tuple(e for e in now_in_service.edits if e.entry_id not in changed)
+                    + tuple(edits))
+    _, before = faq.with_changes(library._base.content, now_in_service.learned, now_in_service.edits,
+                                 now_in_service.categories)
+    _, left_out = faq.with_changes(library._base.content, trial.learned, trial.edits, trial.categories)
     if set(left_out) - set(before):
         return [say("entry_invalid")]
     with runtime.store.transaction() as tx:
@@ -304,6 +312,27 @@ def faq_entry_save():
                                errors=problems), 400
     return render_template("faq_entry.html", entry=book.by_id.get(row["id"]), categories=book.categories, errors=[],
                            form=None, saved=True)
+
+
+@blueprint.post("/faq/category")
+def faq_category_save():
+    """Rename a category (same id) or add one; the title must be new and short enough for a button."""
+    runtime = console().runtime
+    library = runtime.services.faq
+    category_id = request.form.get("id", "").strip().lower()
+    title = request.form.get("title", "").strip()
+    change = faq_records.CategoryEdit(category_id, title)
+    taken = [c for c in library.book.categories if c.title == title and c.id != category_id]
+    trial = library.changes.categories + (change,)
+    _, left_out = faq.with_changes(library._base.content, (), (), trial)
+    if taken or f"category {category_id}" in left_out:
+        return _faq_page(errors=[say("category_invalid")]), 400
+    now = runtime.clock.now()
+    with runtime.store.transaction() as tx:
+        faq_records.save_category(tx, category_id, title, g.admin.user_id, now)
+        records.audit(tx, now, g.admin.user_id, "console_category_saved", "ok", target=category_id)
+    library.refresh(_read)
+    return _faq_page()
 
 
 @blueprint.post("/faq/remove")
@@ -472,7 +501,7 @@ def settings_save():
     changed = {name: value for name, value in wanted.items() if value and value != current[name]}
     if not changed:
         return render_template("settings.html", values=current, changed=library.changes.company, errors=[])
-    trial = Changes({**library.changes.company, **changed}, library.changes.edits, library.changes.learned)
+    trial = replace(library.changes, company={**library.changes.company, **changed})
     try:
         library.build(trial)
     except faq.FaqError as exc:

@@ -139,13 +139,15 @@ def build_book(content: FaqContent, vocabulary: Vocabulary, params: matching.Mat
     )
 
 
-def with_changes(content: FaqContent, learned=(), edits=()) -> tuple[FaqContent, list[str]]:
+def with_changes(content: FaqContent, learned=(), edits=(), categories=()) -> tuple[FaqContent, list[str]]:
     """The content with what administrators changed: entries edited, added or hidden in the console
     (handlers/faq_records.py `EntryEdit`), then what was taught in the talk (handlers/ticket_records.py
-    `Learned`: new entries, then example questions). A change that no longer fits (its entry is gone, an
-    id is taken, a field is invalid) is left out and named in the returned list."""
-    entries = {e.id: e for e in content.entries}
+    `Learned`: new entries, then example questions); categories renamed or added first. A change that no
+    longer fits (its entry is gone, an id or a title is taken, a field is invalid) is left out and named
+    in the returned list."""
     left_out: list[str] = []
+    content = replace(content, categories=_with_categories(content.categories, categories, left_out))
+    entries = {e.id: e for e in content.entries}
     for change in edits:
         entry = _edited(entries.get(change.entry_id), change, [c.id for c in content.categories], content.company)
         if change.hidden:
@@ -172,6 +174,21 @@ def with_changes(content: FaqContent, learned=(), edits=()) -> tuple[FaqContent,
         if any(r not in entries for r in entry.related):
             entries[entry_id] = entry.model_copy(update={"related": [r for r in entry.related if r in entries]})
     return replace(content, entries=tuple(entries.values())), left_out
+
+
+def _with_categories(shipped: tuple[Category, ...], changes, left_out: list[str]) -> tuple[Category, ...]:
+    by_id = {c.id: c for c in shipped}
+    for change in changes:
+        titles = {c.title for c in by_id.values() if c.id != change.category_id}
+        try:
+            category = Category(id=change.category_id, title=change.title)
+        except ValidationError:
+            category = None
+        if category is None or category.title in titles:
+            left_out.append(f"category {change.category_id}")
+        else:
+            by_id[category.id] = category
+    return tuple(by_id.values())
 
 
 def _edited(shipped: Entry | None, change, categories: list[str], company: dict[str, str]) -> Entry | None:
@@ -314,9 +331,10 @@ def replies_for(book: FaqBook, outcome: FaqOutcome) -> list[Reply]:
 
 
 def category_menu(book: FaqBook) -> list[Reply]:
-    chips = [_category_chip(book, c.title) for c in book.categories]
+    shown = [c for c in book.categories if any(e.category == c.id for e in book.entries)]  # none empty
+    chips = [_category_chip(book, c.title) for c in shown]
     chips = chips[: QUICK_REPLY_LIMIT - 2] + [_ask_person_chip(book), _said(book.chips.contact)]
-    lines = "\n".join(f"・{c.title}" for c in book.categories)
+    lines = "\n".join(f"・{c.title}" for c in shown)
     return [Reply(Text(f"{book.messages.menu}\n{lines}", quick_replies=tuple(chips)), meta={"faq": "menu"})]
 
 

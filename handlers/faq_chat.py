@@ -29,14 +29,15 @@ class Changes:
     company: dict
     edits: tuple
     learned: tuple
+    categories: tuple = ()
 
     @staticmethod
     def read(conn) -> "Changes":
         return Changes(faq_records.company_overrides(conn), tuple(faq_records.all_edits(conn)),
-                       tuple(ticket_records.all_learned(conn)))
+                       tuple(ticket_records.all_learned(conn)), tuple(faq_records.all_category_edits(conn)))
 
 
-NO_CHANGES = Changes({}, (), ())
+NO_CHANGES = Changes({}, (), (), ())
 
 
 class FaqLibrary:
@@ -79,9 +80,9 @@ class FaqLibrary:
         base = self._base
         if changes.company:
             base = _load(self.faq_path, self.company_path, self.params, changes.company)
-        if not changes.edits and not changes.learned:
+        if not changes.edits and not changes.learned and not changes.categories:
             return base
-        content, left_out = faq.with_changes(base.content, changes.learned, changes.edits)
+        content, left_out = faq.with_changes(base.content, changes.learned, changes.edits, changes.categories)
         if left_out:
             log.warning("FAQ: %d change(s) left out (entry gone, id taken or invalid): %s", len(left_out), left_out)
         return faq.build_book(content, base.vocabulary, self.params)

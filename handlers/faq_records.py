@@ -32,6 +32,14 @@ faq_edits = Table(
     Column("updated_at", DateTime, nullable=False),
 )
 
+faq_categories = Table(  # a category renamed (same id) or added in the console
+    "faq_categories", metadata,
+    Column("category_id", String(60), primary_key=True),
+    Column("title", String(100), nullable=False),
+    Column("updated_by", String(200), nullable=False),
+    Column("updated_at", DateTime, nullable=False),
+)
+
 company_values = Table(
     "company_values", metadata,
     Column("name", String(60), primary_key=True),
@@ -75,6 +83,25 @@ def drop_edit(tx: Connection, entry_id: str) -> bool:
     gone = tx.execute(delete(faq_edits).where(faq_edits.c.entry_id == entry_id)).rowcount == 1
     bump(tx)
     return gone
+
+
+@dataclass(frozen=True)
+class CategoryEdit:
+    category_id: str
+    title: str
+
+
+def all_category_edits(conn: Connection) -> list[CategoryEdit]:
+    rows = conn.execute(select(faq_categories).order_by(faq_categories.c.updated_at, faq_categories.c.category_id))
+    return [CategoryEdit(row.category_id, row.title) for row in rows]
+
+
+def save_category(tx: Connection, category_id: str, title: str, by: str, now: datetime) -> None:
+    values = dict(title=title, updated_by=by, updated_at=utc_naive(now))
+    if tx.execute(update(faq_categories).where(faq_categories.c.category_id == category_id)
+                  .values(**values)).rowcount == 0:
+        tx.execute(insert(faq_categories).values(category_id=category_id, **values))
+    bump(tx)
 
 
 def company_overrides(conn: Connection) -> dict[str, str]:

@@ -118,3 +118,16 @@ def test_entries_and_examples_import_from_yaml(stack, admin):
     broken = admin.post(f"{stack.bot_url}/admin/faq/import", data={"csrf_token": admin.csrf},
                         files={"file": ("faq.yaml", b"entries: [1, 2")})
     assert broken.status_code == 400 and "YAML" in broken.text
+
+
+def test_a_category_is_renamed_or_added_and_the_menu_follows(stack, admin):
+    book = stack.runtime.services.faq.book
+    first = book.categories[0]
+    assert post(stack, admin, "/faq/category", id=first.id, title="スマホ代のこと").status_code == 200
+    assert post(stack, admin, "/faq/category", id="shop-rules", title="店舗のルール").status_code == 200
+    taken = post(stack, admin, "/faq/category", id="another", title="店舗のルール")
+    assert taken.status_code == 400 and "カテゴリを保存できませんでした" in taken.text
+    titles = [c.title for c in stack.runtime.services.faq.book.categories]
+    assert titles[0] == "スマホ代のこと" and "店舗のルール" in titles and titles.count("店舗のルール") == 1
+    menu = Talk(stack.emulator, SUZUKI.user_id).say("よくある質問")[-1]
+    assert "スマホ代のこと" in message_text(menu) and first.title not in message_text(menu)

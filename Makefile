@@ -14,7 +14,7 @@ $(STAMP): requirements.txt requirements-dev.txt
 
 ## run: start the emulator, the web and clock processes (SQLite, no credentials) and print the chat page URL
 run: $(STAMP)
-	$(PY) -m demo $(if $(ANY_HOUR),--reminders-any-hour)
+	$(PY) -m demo $(if $(filter 1 true yes,$(ANY_HOUR)),--reminders-any-hour)
 
 ## serve: run the Procfile's processes against the real LINE WORKS (needs the environment variables)
 serve: $(STAMP)

@@ -186,10 +186,11 @@ def banner(live: bool, env: dict, chat_page: str | None) -> str:
                   f"administrators' room",
                   f"Console:    {env['BOT_PUBLIC_URL']}/admin/   sign in as {ADMIN.email} (佐藤 美咲, an administrator)"]
         if env.get("BOT_DEMO_REMINDERS_ANY_HOUR") == "true":
-            lines.append("Reminders:  quiet hours and days off are switched off for this trial (make run ANY_HOUR=1)")
+            lines.append("Reminders:  /reminder send <id> (or the console) sends at night and on days off too "
+                         "in this trial; the schedule itself is unchanged")
         else:
-            lines.append("Reminders:  not sent at night (20:00-8:00) or on days off; to try them at any hour: "
-                         "make run ANY_HOUR=1")
+            lines.append("Reminders:  /reminder send <id> is refused at night (20:00-8:00) and on days off; "
+                         "to try it at any hour: make run ANY_HOUR=1")
     if live and env.get("BOT_PUBLIC_URL"):
         lines.append(f"Console:    {env['BOT_PUBLIC_URL'].rstrip('/')}/admin/")
     lines.append("Ctrl-C stops everything.")

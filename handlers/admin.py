@@ -112,10 +112,11 @@ def members_named(event, read, policy: "AdminPolicy") -> list[tuple[str, bool]]:
     if name in STEPS and args and not user_ref_problem(args[0]):
         named.append((args[0], True))
     if name == "audit":  # the names of who did what (not fresh: a cached name will do)
-        rows = read(lambda conn: records.recent_audit(conn, 50))
+        shown = _audit_count(args) or 10
+        rows = read(lambda conn: records.recent_audit(conn, shown))
         refusers = [actor for actor, _ in read(lambda conn: records.refusals_by_actor(conn))[:5]]
-        people = dict.fromkeys([r.actor_id for r in rows] + [r.target for r in rows if _is_member_ref(r.target)]
-                               + refusers)
+        people = dict.fromkeys(refusers + [r.actor_id for r in rows]
+                               + [r.target for r in rows if _is_member_ref(r.target)])
         named += [(person, False) for person in people][:30]
     if name in ("@lockout", "@unlock") and args:
         report_id = records.parse_report_number(args[0])
@@ -250,7 +251,10 @@ def _ask_confirmation(ctx, event, kind: str, user: dict, reason: str | None, rep
     ctx.records.audit.add(ctx.now, event.source.user_id, f"{kind}_requested", "awaiting confirmation",
                   target=target, report_id=report_id)
     state = ctx.texts("admin.state_suspended" if user.get("isSuspended") else "admin.state_active")
-    text = ctx.texts(f"admin.{kind}_confirm", label=label, state=state, details=_details(ctx, report_id, reason),
+    template = f"admin.{kind}_confirm"
+    if kind == "unlock" and user.get("isSuspended") is False:  # the directory says there is nothing to lift
+        template = "admin.unlock_confirm_not_suspended"
+    text = ctx.texts(template, label=label, state=state, details=_details(ctx, report_id, reason),
                      button=ctx.texts(f"admin.{kind}_execute"))
     return [Reply(Buttons(text, (
         MessageAction(ctx.texts(f"admin.{kind}_execute"), postback=f"admin:confirm:{token}"),
@@ -502,8 +506,7 @@ def _report(args, event, ctx):
                      screen_lock=report.screen_lock, notes=report.notes, created=_local(ctx, report.created_at),
                      closing=closing)
     ctx.records.audit.add(ctx.now, event.source.user_id, "command:report", "shown", report_id=report.id)
-    locked = report.status == ReportStatus.LOCKED_OUT or (report.status == ReportStatus.FOUND
-                                                         and records.suspended_by_bot(ctx.tx, report.reporter_id))
+    locked = records.suspended_by_bot(ctx.tx, report.reporter_id)  # the bot's lockout is still in place
     first = (MessageAction(ctx.texts("admin.unlock_button"), postback=f"admin:unlock:{report.id}") if locked
              else MessageAction(ctx.texts("admin.lockout_button"), postback=f"admin:lockout:{report.id}"))
     buttons = (first, MessageAction(ctx.texts("admin.resolve_button"), postback=f"admin:resolve:{report.id}"))
@@ -529,9 +532,8 @@ def _resolve(args, event, ctx):
 
 
 def _audit(args, event, ctx):
-    try:
-        count = max(1, min(50, int(args[0]))) if args else 10
-    except ValueError:
+    count = _audit_count(args)
+    if count is None:
         return [Reply(Text(ctx.texts("admin.usage", usage=ctx.texts("admin.usage_audit"))))]
     rows = records.recent_audit(ctx.tx, count)
     refused = records.refusals_by_actor(ctx.tx, since_id=rows[-1].id if len(rows) == count else 0)
@@ -551,9 +553,16 @@ def _audit(args, event, ctx):
 
 
 def _is_member_ref(target: str | None) -> bool:
-    """An audit target that is a member (an id or an email), not a report, ticket or reminder."""
-    return bool(target) and not target.startswith(("R-", "Q-", "F-", "L-")) and " " not in target \
+    """An audit target that is a member (an id or an email), not a report, ticket, reminder or room."""
+    return bool(target) and not target.startswith(("R-", "Q-", "F-", "L-")) and user_ref_problem(target) is None \
         and ("@" in target or len(target) >= 20)
+
+
+def _audit_count(args) -> int | None:
+    try:
+        return max(1, min(50, int(args[0]))) if args else 10
+    except ValueError:
+        return None
 
 
 def _name(ctx, user_id: str) -> str:

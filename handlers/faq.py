@@ -41,6 +41,7 @@ DEFAULT_COMPANY_PATH = ROOT / "config" / "company.yaml"
 FEEDBACK_PREFIX = "faq:"
 MAX_QUESTION_CHARS = 500
 NOT_OURS_ID = "_not_ours"
+CHIP_POSTBACK = "faq:chip"  # an entry's chip: a press (not typed words), also in team rooms and mid-report
 ASK_POSTBACK = "ticket:ask"  # the 「担当者に聞く」 chip's hidden data (handlers/tickets.py); works in team rooms too
 LOST_DEVICE_ID = "lost-device"  # answered by the lost-device flow in the talk (handlers/faq_chat.py)
 DEFAULT_EMBEDDING_CACHE = ROOT / ".cache" / "faq-embeddings.npz"
@@ -256,7 +257,7 @@ def classify(book: FaqBook, text: str) -> FaqOutcome:
 
 def _ask_chip(entry: Entry) -> MessageAction:
     """A chip that sends the entry's first example question (which maps back to the entry)."""
-    return MessageAction(label=entry.title, text=entry.questions[0])
+    return MessageAction(label=entry.title, text=entry.questions[0], postback=CHIP_POSTBACK)
 
 
 def _said(label: str) -> MessageAction:

@@ -179,33 +179,54 @@ def handle_conversation(event, ctx):
     except ValueError:  # a step this version does not know: start over cleanly
         ctx.records.conversations.end(user_id)
         return _start(ctx, user_id)
-    if _asks_something_else(ctx, text, data):
-        return None  # answered by the other routes; the report waits for its answer (30 minutes)
+    if _not_for_the_report(ctx, step, text, data):
+        return None  # a button, a command or the menu: the other routes; the report waits (30 minutes)
+    elsewhere = _other_question(ctx, step, text)
+    if elsewhere:  # answered, with a word that the report is still waiting
+        return [*faq.respond(ctx.services.faq.book, text), Reply(Text(ctx.texts("lost_device.still_reporting")))]
     return STEPS[step](event, ctx, Answer(user_id, text, data, dict(conversation.data)))
 
 
-QUESTION_ENDINGS = ("?", "？", "か", "の", "かな", "ますか", "ですか", "教えて", "知りたい")
+QUESTION_ENDINGS = ("?", "？", "ますか", "ですか", "でしょうか", "教えて", "知りたい")
 CLEAR_ANSWER = 0.75  # the FAQ's score above which a question is clearly about something else
+REPORT_TOPICS = ("security",)  # FAQ categories a report's own answers may sound like (lost, locked...)
 
 
-def _asks_something_else(ctx, text: str, data: str | None) -> bool:
-    """In the middle of a report, a message that is not its answer: another button of the bot, a
-    command, the menu, or a question the FAQ clearly answers (an employee need not type キャンセル first)."""
+def _not_for_the_report(ctx, step: "Step", text: str, data: str | None) -> bool:
+    """Another button of the bot, a command or the menu, in the middle of a report."""
     if data:
         return not data.startswith("lost:")
     said = text.strip()
     if said.startswith("/") or said in _menu_labels(ctx):
         return True
-    library = ctx.services.faq if ctx.services is not None else None
-    if library is None or not said:
+    if _answers_the_step(step, said):
         return False
-    book = library.book
-    if faq.browse_request(book, said, topic_only=False) is not None:  # 「スマホ」 is an answer here
-        return True
+    library = ctx.services.faq if ctx.services is not None else None
+    return library is not None and faq.browse_request(library.book, said, topic_only=False) is not None
+
+
+def _answers_the_step(step: "Step", said: str) -> bool:
+    """The words the step itself understands (a device, a screen lock, 「報告する」)."""
+    if step == Step.DEVICE:
+        return _choice(said, None, "lost:device:", DEVICES, words().typed_device) is not None
+    if step == Step.SCREEN_LOCK:
+        return _choice(said, None, "lost:lock:", LOCKS, words().typed_screen_lock) is not None
+    return step == Step.CONFIRM and _submits(said, None)
+
+
+def _other_question(ctx, step: "Step", text: str) -> bool:
+    """A question the FAQ clearly answers, about something other than the report."""
+    said = text.strip()
+    library = ctx.services.faq if ctx.services is not None else None
+    if library is None or not said or _answers_the_step(step, said):
+        return False
     if not said.rstrip("。！!　 ").endswith(QUESTION_ENDINGS):
         return False
+    book = library.book
     outcome = faq.classify(book, said)
-    return outcome.kind == "answer" and outcome.entry_id != faq.LOST_DEVICE_ID and outcome.score >= CLEAR_ANSWER
+    entry = book.by_id.get(outcome.entry_id) if outcome.entry_id else None
+    return (outcome.kind == "answer" and entry is not None and entry.id != faq.LOST_DEVICE_ID
+            and entry.category not in REPORT_TOPICS and outcome.score >= CLEAR_ANSWER)
 
 
 def _menu_labels(ctx) -> set[str]:

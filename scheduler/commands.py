@@ -140,8 +140,12 @@ def catch_up(book, broadcaster, now) -> int:
         if done:
             continue
         if now - last <= grace:
-            log.warning("reminder %s missed its run at %s while the clock was down: sending now", reminder.id,
-                        last.isoformat())
+            if ever:
+                log.warning("reminder %s missed its run at %s while the clock was down: sending now", reminder.id,
+                            last.isoformat())
+            else:  # the clock's first start, within the grace time of a run
+                log.info("reminder %s was due at %s, %d min ago: sending now", reminder.id, last.isoformat(),
+                         (now - last).total_seconds() // 60)
             broadcaster.request_scheduled(reminder, last)
             caught += 1
         elif not ever:  # a new database: the clock was not down, it had never run

@@ -54,7 +54,7 @@ def test_an_administrator_locks_out_a_reported_member(browser, stack):
     page.click("nav >> text=紛失報告")
     page.click("text=R-0001")
     assert "田中" in page.inner_text("main") and TANAKA.user_id not in page.inner_text("dl.fields")
-    page.click("button:has-text('ロックアウト（強制ログアウト＋利用停止）')")
+    page.click("button:has-text('ロックアウト（強制ログアウト＋一時停止）')")
     page.wait_for_selector("text=ロックアウトを実行")
     shot(page, "lockout-confirm")
     page.click("button:has-text('ロックアウトを実行')")

@@ -110,7 +110,7 @@ def require_sign_in():
         sessions.close_session(runtime.store, session.get("sid"))
         session.clear()
         return message_page("admins_only", 403)
-    runtime.services.faq.refresh(_read)  # the FAQ as changed by any process
+    runtime.services.faq.refresh(read)  # the FAQ as changed by any process
     return None
 
 
@@ -121,7 +121,8 @@ def _still_admin(runtime, user_id: str) -> bool:
         return True  # the directory is unavailable: the session stands until it answers again
 
 
-def _read(fn):
+def read(fn):
+    """fn(connection) in a short read, outside any transaction."""
     with console().runtime.store.engine.connect() as conn:
         return fn(conn)
 

@@ -16,7 +16,7 @@ from bot.directory import display_name
 from bot.errors import ApiError
 from bot.replies import Buttons, Text
 from bot.store import as_aware, utc_naive
-from console import blueprint, console, message_page, say
+from console import blueprint, console, message_page, read, say
 from console.actions import run_command
 from handlers import faq, faq_records, faq_teach, records
 from handlers import reminder_records as rr
@@ -29,9 +29,15 @@ FORMULA_START = ("=", "+", "-", "@", "\t", "\r")  # a spreadsheet would run such
 NOT_FROM_THE_CONSOLE = ("admin:ticket_answer:",)  # would make the talk wait for an answer typed there
 
 
-def _read(fn):
-    with console().runtime.store.engine.connect() as conn:
-        return fn(conn)
+def save_faq_change(action: str, target: str, change, result: str = "ok") -> None:
+    """One change to the FAQ: `change(tx, now)` and its audit line in one transaction, then used here at
+    once (other web processes take it up before their next event)."""
+    runtime = console().runtime
+    now = runtime.clock.now()
+    with runtime.store.transaction() as tx:
+        change(tx, now)
+        records.audit(tx, now, g.admin.user_id, action, result, target=target[:300])
+    runtime.services.faq.refresh(read)
 
 
 def _now() -> datetime:
@@ -163,16 +169,16 @@ def dashboard():
 @blueprint.get("/reports")
 def reports():
     show_all = request.args.get("all") == "1"
-    rows = _read(lambda conn: records.list_reports(conn, only_open=not show_all, limit=100))
+    rows = read(lambda conn: records.list_reports(conn, only_open=not show_all, limit=100))
     return render_template("reports.html", reports=rows, show_all=show_all)
 
 
 @blueprint.get("/reports/<int:report_id>")
 def report(report_id: int):
-    row = _read(lambda conn: records.get_report(conn, report_id))
+    row = read(lambda conn: records.get_report(conn, report_id))
     if row is None:
         return message_page("report_not_found", 404)
-    history = _read(lambda conn: list(conn.execute(select(records.audit_log).where(
+    history = read(lambda conn: list(conn.execute(select(records.audit_log).where(
         records.audit_log.c.report_id == report_id).order_by(records.audit_log.c.id))))
     return render_template("report.html", report=row, number=records.report_number(row.id), history=history)
 
@@ -181,11 +187,11 @@ def report(report_id: int):
 
 @blueprint.get("/questions")
 def questions():
-    def read(conn):
+    def lists(conn):
         answered = list(conn.execute(select(tr.tickets).where(tr.tickets.c.status == tr.TicketStatus.ANSWERED)
                                      .order_by(desc(tr.tickets.c.id)).limit(20)))
         return tr.open_tickets(conn, limit=50), answered, records.unanswered_questions(conn, 30)
-    open_tickets, answered, unanswered = _read(read)
+    open_tickets, answered, unanswered = read(lists)
     book = console().runtime.services.faq.book
     return render_template("questions.html", open_tickets=open_tickets, answered=answered, unanswered=unanswered,
                            entries=sorted(book.entries, key=lambda e: e.title), now=_now(),
@@ -218,7 +224,7 @@ def _faq_page(errors: list[str] | None = None):
         ranked = book.matcher.rank(book.matcher.smalltalk.strip(question))[:5]
         tried = {"question": question, "outcome": outcome, "ranked": ranked,
                  "entry": book.by_id.get(outcome.entry_id) if outcome.entry_id else None}
-    learned = _read(tr.all_learned)
+    learned = read(tr.all_learned)
     hidden = [e for e in library.changes.edits if e.hidden]
     entries = [(e, _origin(e.id, library.changes, shipped)) for e in book.entries]
     return render_template("faq.html", entries=entries, categories=book.categories, tried=tried, learned=learned,
@@ -259,13 +265,11 @@ def _check_and_save(rows: list[dict], hidden: tuple[str, ...] = (), adding: bool
     _, left_out = faq.with_changes(library._base.content, trial.learned, trial.edits, trial.categories)
     if set(left_out) - set(before):
         return [say("entry_invalid")]
-    with runtime.store.transaction() as tx:
+    def save(tx, now):
         for edit in edits:
             faq_records.save_edit(tx, edit.entry_id, edit.category or "-", edit.title or "-", list(edit.questions),
                                   edit.answer or "-", g.admin.user_id, now, hidden=edit.hidden)
-        records.audit(tx, now, g.admin.user_id, "console_faq_saved", f"{len(edits)} entr(ies)",
-                      target=",".join(changed)[:300])
-    library.refresh(_read)
+    save_faq_change("console_faq_saved", ",".join(changed), save, result=f"{len(edits)} entr(ies)")
     return []
 
 
@@ -327,24 +331,20 @@ def faq_category_save():
     _, left_out = faq.with_changes(library._base.content, (), (), trial)
     if taken or f"category {category_id}" in left_out:
         return _faq_page(errors=[say("category_invalid")]), 400
-    now = runtime.clock.now()
-    with runtime.store.transaction() as tx:
-        faq_records.save_category(tx, category_id, title, g.admin.user_id, now)
-        records.audit(tx, now, g.admin.user_id, "console_category_saved", "ok", target=category_id)
-    library.refresh(_read)
+    save_faq_change("console_category_saved", category_id,
+                    lambda tx, now: faq_records.save_category(tx, category_id, title, g.admin.user_id, now))
     return _faq_page()
 
 
 @blueprint.post("/faq/remove")
 def faq_remove():
     entry_id = request.form.get("id", "")
-    runtime = console().runtime
-    library = runtime.services.faq
-    shipped = {e.id for e in library._base.entries}
-    now = runtime.clock.now()
+    library = console().runtime.services.faq
     if entry_id not in library.book.by_id:
         return message_page("entry_not_found", 404)
-    with runtime.store.transaction() as tx:
+    shipped = {e.id for e in library._base.entries}
+
+    def remove(tx, now):
         if entry_id in shipped:
             faq_records.save_edit(tx, entry_id, "-", "-", [], "-", g.admin.user_id, now, hidden=True)
         elif entry_id.startswith("learned-"):  # taught in the talk: the same as /faq remove
@@ -353,19 +353,14 @@ def faq_remove():
                     tr.forget(tx, item.id)
         else:
             faq_records.drop_edit(tx, entry_id)
-        records.audit(tx, now, g.admin.user_id, "console_faq_removed", "ok", target=entry_id)
-    library.refresh(_read)
+    save_faq_change("console_faq_removed", entry_id, remove)
     return faq_page()
 
 
 @blueprint.post("/faq/restore")
 def faq_restore():
     entry_id = request.form.get("id", "")
-    runtime = console().runtime
-    with runtime.store.transaction() as tx:
-        faq_records.drop_edit(tx, entry_id)
-        records.audit(tx, runtime.clock.now(), g.admin.user_id, "console_faq_restored", "ok", target=entry_id)
-    runtime.services.faq.refresh(_read)
+    save_faq_change("console_faq_restored", entry_id, lambda tx, now: faq_records.drop_edit(tx, entry_id))
     return faq_page()
 
 
@@ -507,12 +502,10 @@ def settings_save():
     except faq.FaqError as exc:
         return render_template("settings.html", values={**current, **changed}, changed=library.changes.company,
                                errors=exc.errors[:10]), 400
-    now = runtime.clock.now()
-    with runtime.store.transaction() as tx:
+    def save(tx, now):
         for name, value in changed.items():
             faq_records.set_company_value(tx, name, value, g.admin.user_id, now)
-        records.audit(tx, now, g.admin.user_id, "console_settings_saved", "ok", target=",".join(changed)[:300])
-    library.refresh(_read)
+    save_faq_change("console_settings_saved", ",".join(changed), save)
     return render_template("settings.html", values=library.book.company, changed=library.changes.company, errors=[],
                            saved=True)
 
@@ -524,7 +517,7 @@ def reminders_page():
     service = console().runtime.services.reminders
     now = _now()
     items = [{"reminder": r, "next": service.next_runs(r, now, 3)} for r in service.book.reminders]
-    history = _read(lambda conn: list(conn.execute(select(rr.broadcasts).order_by(desc(rr.broadcasts.c.id))
+    history = read(lambda conn: list(conn.execute(select(rr.broadcasts).order_by(desc(rr.broadcasts.c.id))
                                                    .limit(30))))
     return render_template("reminders.html", items=items, history=history, count=None)
 
@@ -546,7 +539,7 @@ def reminders_count():
         return message_page("count_failed", 502)
     now = _now()
     items = [{"reminder": r, "next": service.next_runs(r, now, 3)} for r in service.book.reminders]
-    history = _read(lambda conn: list(conn.execute(select(rr.broadcasts).order_by(desc(rr.broadcasts.c.id))
+    history = read(lambda conn: list(conn.execute(select(rr.broadcasts).order_by(desc(rr.broadcasts.c.id))
                                                    .limit(30))))
     count = {"reminder": reminder, "users": kinds["user"], "rooms": kinds["channel"], "skipped": skipped,
              "refusal": service.book.may_send_now(reminder, runtime.clock.now())}
@@ -573,7 +566,7 @@ def _audit_rows(args, limit: int = 200) -> list:
             if op == "lt":
                 day += timedelta(days=1)
             query = query.where(log.c.at >= utc_naive(day) if op == "ge" else log.c.at < utc_naive(day))
-    return _read(lambda conn: list(conn.execute(query)))
+    return read(lambda conn: list(conn.execute(query)))
 
 
 @blueprint.get("/audit")

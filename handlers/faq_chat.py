@@ -110,16 +110,17 @@ _books_lock = threading.Lock()
 def _load(faq_path: Path, company_path: Path, params: matching.MatchParams, company: dict | None = None
           ) -> faq.FaqBook:
     """load_faq, sharing one book between libraries of the same files in a process (a book is
-    immutable; building one lemmatises every example). A changed file is a new key: read anew."""
+    immutable; building one lemmatises every example). A changed file is a new key: read anew. A book
+    with company values changed in the console is built once per change and not kept here."""
+    if company:
+        return faq.load_faq(faq_path, company_path, params, company_overrides=company)
     vocabulary = faq_path.parent / "vocabulary.yaml"
-    key = (tuple(p.read_bytes() if p.exists() else b"" for p in (faq_path, company_path, vocabulary)), params,
-           tuple(sorted((company or {}).items())))
+    key = (tuple(p.read_bytes() if p.exists() else b"" for p in (faq_path, company_path, vocabulary)), params)
     with _books_lock:
         book = _books.get(key)
         if book is None:
-            book = faq.load_faq(faq_path, company_path, params, company_overrides=company)
-            if not company:
-                _books.clear()  # keep only the book in service
+            book = faq.load_faq(faq_path, company_path, params)
+            _books.clear()  # keep only the book in service
             _books[key] = book
         return book
 

@@ -1,36 +1,16 @@
 """Ask a person, through the emulator the way people use the talk: an unanswerable question goes to
 the person in charge, the answer comes back, and the FAQ learns it (in every web process)."""
-import pytest
-
 from bot.app import create_app
-from emulator.directory import ADMIN, ADMIN_CHANNEL_ID, SEED_USERS, SUPER_ADMIN
+from emulator.directory import ADMIN, SEED_USERS
 from handlers import faq, records
 from handlers import ticket_records as tr
 from tests.lost_device.conftest import rows
-from tests.stack import running_stack, settled
+from tests.stack import settled
 from tests.talk import Talk, labels, message_text
 
 TANAKA, SUZUKI = SEED_USERS["tanaka"], SEED_USERS["suzuki"]
 UNANSWERABLE = "スマートウォッチでLINE WORKSの通知を受けてもいいですか"
 ANSWER = "スマートウォッチでの通知の確認は構いません。\n返信や添付ファイルの確認はスマホで行ってください。"
-
-
-@pytest.fixture
-def stack(keypair, database_url, clock):
-    env = {"BOT_ADMIN_USER_IDS": f"{ADMIN.user_id},{SUPER_ADMIN.email}"}
-    with running_stack(keypair, database_url, clock=clock, env_overrides=env) as stack:
-        stack.runtime.worker.housekeeping.every_seconds = 0.0
-        yield stack
-
-
-@pytest.fixture
-def employee(stack):
-    return Talk(stack.emulator, TANAKA.user_id)
-
-
-@pytest.fixture
-def admin_room(stack):
-    return Talk(stack.emulator, ADMIN.user_id, channel_id=ADMIN_CHANNEL_ID)
 
 
 def ask_a_person(employee, admin_room, question="社内報の原稿はいつまでに出せばいいですか"):

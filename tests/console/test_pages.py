@@ -131,3 +131,23 @@ def test_a_category_is_renamed_or_added_and_the_menu_follows(stack, admin):
     assert titles[0] == "スマホ代のこと" and "店舗のルール" in titles and titles.count("店舗のルール") == 1
     menu = Talk(stack.emulator, SUZUKI.user_id).say("よくある質問")[-1]
     assert "スマホ代のこと" in message_text(menu) and first.title not in message_text(menu)
+
+
+def test_the_audit_log_filters_and_exports_with_names(stack, admin):
+    post(stack, admin, "/faq/category", id="shop-rules", title="店舗のルール")
+    page = admin.get(f"{stack.bot_url}/admin/audit", params={"action": "console_category"})
+    assert page.status_code == 200 and "FAQのカテゴリを保存" in page.text and "サインイン" not in page.text
+    exported = admin.get(f"{stack.bot_url}/admin/audit.csv").content
+    assert exported.startswith(b"\xef\xbb\xbf")
+    lines = exported.decode("utf-8-sig").splitlines()
+    assert lines[0].startswith("日時,操作した人,ID,操作") and any("佐藤 美咲" in line for line in lines[1:])
+
+
+def test_send_now_counts_the_recipients_first_and_sends_nothing(stack, admin):
+    reminder = stack.runtime.services.reminders.book.enabled()[0]
+    counted = post(stack, admin, "/reminders/count", id=reminder.id)
+    assert counted.status_code == 200 and "まだ何も送っていません" in counted.text and "人" in counted.text
+    with stack.runtime.store.engine.connect() as conn:
+        from handlers import reminder_records as rr
+        assert list(conn.execute(select(rr.broadcasts))) == []
+    assert post(stack, admin, "/reminders/count", id="no-such").status_code == 404

@@ -263,3 +263,20 @@ def test_without_a_user_scope_the_directory_is_not_read_and_rooms_still_get_remi
         assert delivered(emu) == {("user", SEED_USERS["tanaka"].user_id): 1,
                                   ("user", SEED_USERS["suzuki"].user_id): 1, ("channel", ADMIN_CHANNEL_ID): 1}
         assert not [c for c in emu.calls() if c["method"] == "GET" and c["path"].endswith("/users")]
+
+
+def test_a_company_value_changed_in_the_console_reaches_the_reminder(keypair, sqlite_url, clock, tmp_path, fake_time):
+    from handlers import faq_records
+    from tests.reminders.conftest import book_from
+
+    allowance = [{"id": "allowance", "title": "手当", "schedule": {"day_of_week": "mon-fri", "hour": 10, "minute": 0},
+                  "audience": {"users": [SEED_USERS["tanaka"].user_id]},
+                  "message": {"text": "通信費の補助は月{allowance_yen}円です。"}}]
+    book = book_from(tmp_path, allowance)
+    with emulated(keypair, sqlite_url, clock) as (emu, runtime):
+        with runtime.store.transaction() as tx:
+            faq_records.set_company_value(tx, "allowance_yen", "4,500", "admin-1", clock.now())
+        assert request(runtime, book, "allowance").outcome == "accepted"
+        run_to_end(make_broadcaster(runtime, book, fake_time))
+        [message] = [m for m in emu.messages(user_id=SEED_USERS["tanaka"].user_id) if m["from"] == "bot"]
+        assert message["content"]["text"] == "通信費の補助は月4,500円です。"
